@@ -1,0 +1,156 @@
+"""Readable NumPy kernels for the hot operations: the maths, vectorised, nothing clever.
+
+Each forward has a backward beside it; `minconvbert.kernels.fast` has the same functions compiled
+with numba, and the tests assert that the two agree. Shapes use B batch, T sequence, C channels,
+H heads, D head size, K kernel width.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])  # NumPy has no erf; math.erf is exact in float64
+
+SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+GELU_NEW_CUBIC = 0.044715
+
+
+# ----- GELU ------------------------------------------------------------------------------------
+def gelu_forward(x):
+    """y = x * Phi(x) = x/2 * (1 + erf(x / sqrt(2)))."""
+    return (0.5 * x * (1.0 + _erf(x / math.sqrt(2.0)))).astype(x.dtype, copy=False)
+
+
+def gelu_backward(x, grad_y):
+    """dy/dx = Phi(x) + x * phi(x), phi the standard normal density."""
+    cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2.0)))
+    pdf = np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return (grad_y * (cdf + x * pdf)).astype(x.dtype, copy=False)
+
+
+def gelu_new_forward(x):
+    """Tanh approximation: y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))."""
+    inner = SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x**3)
+    return 0.5 * x * (1.0 + np.tanh(inner))
+
+
+def gelu_new_backward(x, grad_y):
+    """dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2), t = tanh(inner)."""
+    t = np.tanh(SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x**3))
+    dinner = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_NEW_CUBIC * x * x)
+    return grad_y * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * dinner)
+
+
+# ----- softmax over the last axis, with an optional additive mask -------------------------------
+def softmax_forward(x, mask=None):
+    """y = softmax(x + mask) over the last axis; `mask` broadcasts to x (0 keeps, a large negative drops)."""
+    if mask is not None:
+        x = x + mask
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def softmax_backward(y, grad_y):
+    """dL/dx = y * (dL/dy - sum(dL/dy * y)) over the last axis (the mask is a constant)."""
+    return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))
+
+
+# ----- layer norm over the last axis ------------------------------------------------------------
+def layer_norm_forward(x, weight, bias, eps):
+    """y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis.
+
+    Returns (y, mean, rstd), with mean and rstd = 1/sqrt(var + eps) of shape x.shape[:-1] + (1,)
+    saved for backward.
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    centred = x - mean
+    var = (centred * centred).mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(var + eps)
+    x_hat = centred * rstd
+    return x_hat * weight + bias, mean, rstd
+
+
+def layer_norm_backward(grad_y, x, weight, mean, rstd):
+    """With x_hat = (x - mean) * rstd and g = grad_y * weight (N = last-axis size):
+    dL/dx = rstd * (g - mean(g) - x_hat * mean(g * x_hat)); dL/dweight = sum(grad_y * x_hat);
+    dL/dbias = sum(grad_y), the sums over every axis but the last.
+    """
+    x_hat = (x - mean) * rstd
+    g = grad_y * weight
+    grad_x = rstd * (g - g.mean(axis=-1, keepdims=True) - x_hat * (g * x_hat).mean(axis=-1, keepdims=True))
+    lead = tuple(range(x.ndim - 1))
+    return grad_x, (grad_y * x_hat).sum(axis=lead), grad_y.sum(axis=lead)
+
+
+# ----- span-based dynamic convolution -----------------------------------------------------------
+def span_conv_forward(values, kernels):
+    """out[b, t, h, d] = sum_k kernels[b, t, h, k] * values[b, t + k - P, h, d], P = (K - 1) // 2.
+
+    values (B, T, H, D), kernels (B, T, H, K) -> (B, T, H, D). Positions outside [0, T) are zeros.
+    Each position t has its own kernel over the span of K positions centred on t.
+    """
+    T, K = values.shape[1], kernels.shape[-1]
+    pad = (K - 1) // 2
+    out = np.zeros(values.shape, dtype=np.result_type(values, kernels))
+    for k in range(K):
+        shift = k - pad  # out[t] reads values[t + shift]
+        lo, hi = max(0, -shift), min(T, T - shift)  # the t for which t + shift is inside [0, T)
+        if lo < hi:
+            out[:, lo:hi] += kernels[:, lo:hi, :, k, None] * values[:, lo + shift : hi + shift]
+    return out
+
+
+def span_conv_backward(values, kernels, grad_out):
+    """dL/dvalues[b, s, h, d] = sum_k kernels[b, s - k + P, h, k] * grad_out[b, s - k + P, h, d];
+    dL/dkernels[b, t, h, k] = sum_d grad_out[b, t, h, d] * values[b, t + k - P, h, d].
+    """
+    T, K = values.shape[1], kernels.shape[-1]
+    pad = (K - 1) // 2
+    grad_values = np.zeros(values.shape, dtype=grad_out.dtype)
+    grad_kernels = np.zeros(kernels.shape, dtype=grad_out.dtype)
+    for k in range(K):
+        shift = k - pad
+        lo, hi = max(0, -shift), min(T, T - shift)
+        if lo < hi:
+            g = grad_out[:, lo:hi]  # (B, t range, H, D)
+            grad_values[:, lo + shift : hi + shift] += kernels[:, lo:hi, :, k, None] * g
+            grad_kernels[:, lo:hi, :, k] = (g * values[:, lo + shift : hi + shift]).sum(axis=-1)
+    return grad_values, grad_kernels
+
+
+# ----- depthwise 1-D convolution over the sequence ----------------------------------------------
+def depthwise_conv1d_forward(x, weight):
+    """y[b, t, c] = sum_k weight[c, k] * x[b, t + k - P, c], P = K // 2, zeros outside [0, T).
+
+    x (B, T, C), weight (C, K) -> (B, T, C). One filter per channel (PyTorch's Conv1d with
+    groups=C and padding=K//2, a cross-correlation).
+    """
+    T, K = x.shape[1], weight.shape[1]
+    pad = K // 2
+    y = np.zeros(x.shape, dtype=np.result_type(x, weight))
+    for k in range(K):
+        shift = k - pad
+        lo, hi = max(0, -shift), min(T, T - shift)
+        if lo < hi:
+            y[:, lo:hi] += weight[:, k] * x[:, lo + shift : hi + shift]
+    return y
+
+
+def depthwise_conv1d_backward(x, weight, grad_y):
+    """dL/dx[b, s, c] = sum_k weight[c, k] * grad_y[b, s - k + P, c];
+    dL/dweight[c, k] = sum_{b, t} grad_y[b, t, c] * x[b, t + k - P, c].
+    """
+    T, K = x.shape[1], weight.shape[1]
+    pad = K // 2
+    grad_x = np.zeros(x.shape, dtype=grad_y.dtype)
+    grad_weight = np.zeros(weight.shape, dtype=grad_y.dtype)
+    for k in range(K):
+        shift = k - pad
+        lo, hi = max(0, -shift), min(T, T - shift)
+        if lo < hi:
+            g = grad_y[:, lo:hi]
+            grad_x[:, lo + shift : hi + shift] += weight[:, k] * g
+            grad_weight[:, k] = (g * x[:, lo + shift : hi + shift]).sum(axis=(0, 1))
+    return grad_x, grad_weight

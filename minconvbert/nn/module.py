@@ -1,0 +1,198 @@
+"""Module: a container of Parameters and sub-Modules with PyTorch's naming and state-dict rules.
+
+Assigning a Parameter or a Module to an attribute registers it, in assignment order, so that
+`named_parameters()` yields dotted names ("encoder.layer.0.attention.self.query.weight") in the
+same order PyTorch would. A Parameter shared by two modules (tied weights) is listed once.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections import OrderedDict
+
+import numpy as np
+
+from minconvbert.tensor import Tensor
+
+__all__ = ["Parameter", "Module", "ModuleList"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a model's learnable weight: requires grad, and is found by Module.parameters()."""
+
+    __slots__ = ()
+
+    def __init__(self, data, requires_grad: bool = True, dtype=None):
+        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of layers and models. Subclasses set attributes in `__init__` and define `forward`."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} has no forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ----- walking the tree --------------------------------------------------------------------
+    def named_modules(self, prefix: str = ""):
+        """(dotted name, module) for this module and every descendant, depth first; each module once."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (m for _, m in self.named_modules())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, Parameter) pairs; a tied Parameter appears once, under its first name."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                if remove_duplicate and id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        return (p for _, p in self.named_parameters())
+
+    def num_parameters(self) -> int:
+        """Number of distinct learnable values (tied weights counted once)."""
+        return int(sum(p.size for p in self.parameters()))
+
+    # ----- state -----------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, np.ndarray]":
+        """Every parameter's values by dotted name (tied weights under each of their names), as arrays."""
+        return OrderedDict((name, p.data) for name, p in self.named_parameters(remove_duplicate=False))
+
+    def load_state_dict(self, state_dict, strict: bool = True):
+        """Copy arrays (or Tensors) into the parameters of the same names, checking every shape.
+
+        Returns (missing_keys, unexpected_keys). With strict=True any missing or unexpected key
+        raises KeyError listing them; otherwise they are reported with a warning. Values are cast
+        to each parameter's dtype.
+        """
+        own = dict(self.named_parameters(remove_duplicate=False))
+        provided = {id(own[k]) for k in state_dict if k in own}  # a tied weight needs only one of its names
+        missing = [k for k, p in own.items() if id(p) not in provided]
+        unexpected = [k for k in state_dict if k not in own]
+        mismatched = []
+        for name, value in state_dict.items():
+            if name not in own:
+                continue
+            array = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if array.shape != own[name].shape:
+                mismatched.append(f"{name}: checkpoint {array.shape} vs model {own[name].shape}")
+        if mismatched:
+            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(mismatched))
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}")
+        if missing or unexpected:
+            warnings.warn(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}", stacklevel=2)
+        for name, value in state_dict.items():
+            if name in own:
+                param = own[name]
+                array = np.asarray(value.data if isinstance(value, Tensor) else value)
+                param.data = np.array(array, dtype=param.data.dtype)  # a private copy
+                param.grad = None
+        return missing, unexpected
+
+    # ----- modes and bookkeeping -------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Module":
+        """Training mode (dropout active) for this module and all descendants; returns self."""
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> "Module":
+        """Evaluation mode (dropout off); returns self."""
+        return self.train(False)
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad = requires_grad
+        return self
+
+    def to(self, dtype) -> "Module":
+        """Convert every parameter to `dtype` (e.g. np.float64, as PyTorch's .double()); returns self."""
+        dtype = np.dtype(dtype)
+        if dtype.kind != "f":
+            raise TypeError(f"to: parameters must stay floating point, got {dtype}")
+        for p in self.parameters():
+            p.data = p.data.astype(dtype)
+            p.grad = None
+        return self
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        lines = []
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        head = f"{type(self).__name__}({self.extra_repr()}"
+        return head + ("\n" + "\n".join(lines) + "\n)" if lines else ")")
+
+
+class ModuleList(Module):
+    """A list of modules registered as children "0", "1", ... (names as in PyTorch)."""
+
+    def __init__(self, modules=()):
+        super().__init__()
+        for module in modules:
+            self.append(module)
+
+    def append(self, module: Module) -> "ModuleList":
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def __getitem__(self, index):
+        items = list(self._modules.values())
+        return ModuleList(items[index]) if isinstance(index, slice) else items[index]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())

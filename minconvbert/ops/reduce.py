@@ -1,0 +1,65 @@
+"""Reductions over axes: sum, mean, max (variance is composed from these in functional.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minconvbert.function import Function
+
+
+def normalize_axes(axis, ndim: int) -> tuple:
+    """`axis` (None, an int or a sequence; negatives allowed) as a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % max(ndim, 1))
+    return tuple(sorted(set(out)))
+
+
+def _expand_back(g, axes, keepdims):
+    """Put back the reduced axes (as size 1) so that `g` broadcasts against the input."""
+    return g if keepdims else np.expand_dims(g, axes)
+
+
+class Sum(Function):
+    """y = sum of x over `axis`; every input element gets the output's gradient."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, normalize_axes(axis, x.ndim), keepdims
+        return np.asarray(x.sum(axis=self.axes, keepdims=keepdims))
+
+    def backward(self, g):
+        return (np.broadcast_to(_expand_back(g, self.axes, self.keepdims), self.shape),)
+
+
+class Mean(Function):
+    """y = mean of x over `axis`; each input element gets 1/n of the output's gradient."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axes, self.keepdims = x.shape, normalize_axes(axis, x.ndim), keepdims
+        self.count = int(np.prod([x.shape[a] for a in self.axes]))
+        return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
+
+    def backward(self, g):
+        g = _expand_back(g, self.axes, self.keepdims) / self.count
+        return (np.broadcast_to(g, self.shape),)
+
+
+class Max(Function):
+    """y = max of x over `axis`; the gradient goes to the maximal elements, shared equally on ties."""
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.axes, self.keepdims = normalize_axes(axis, x.ndim), keepdims
+        if x.size == 0:
+            raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
+        y = x.max(axis=self.axes, keepdims=True)
+        is_max = x == y
+        self.share = is_max / is_max.sum(axis=self.axes, keepdims=True)
+        return np.asarray(y if keepdims else y.squeeze(self.axes))
+
+    def backward(self, g):
+        return ((_expand_back(g, self.axes, self.keepdims) * self.share).astype(g.dtype, copy=False),)
