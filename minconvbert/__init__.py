@@ -8,6 +8,16 @@
 
 from minconvbert import functional, nn
 from minconvbert.backend import backend, get_backend, set_default_backend
+from minconvbert.models.convbert import (
+    ConvBertConfig,
+    ConvBertForMaskedLM,
+    ConvBertForMultipleChoice,
+    ConvBertForQuestionAnswering,
+    ConvBertForSequenceClassification,
+    ConvBertForTokenClassification,
+    ConvBertModel,
+    ConvBertPreTrainedModel,
+)
 from minconvbert.random import manual_seed
 from minconvbert.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from minconvbert.testing import GradcheckError, assert_close, gradcheck
@@ -29,4 +39,12 @@ __all__ = [
     "manual_seed",
     "functional",
     "nn",
+    "ConvBertConfig",
+    "ConvBertPreTrainedModel",
+    "ConvBertModel",
+    "ConvBertForMaskedLM",
+    "ConvBertForSequenceClassification",
+    "ConvBertForMultipleChoice",
+    "ConvBertForTokenClassification",
+    "ConvBertForQuestionAnswering",
 ]

@@ -1,0 +1,1 @@
+"""Model families built on minconvbert's engine (ConvBERT)."""
