@@ -4,8 +4,8 @@
     python benchmarks/bench_io.py --runs 5 --keep /tmp/base.safetensors
 
 The file holds float32 tensors with conv-bert-base's names and shapes (random values). Each load
-runs in a fresh subprocess, so that its peak RSS (resource.getrusage ru_maxrss) belongs to that load
-alone; the baseline RSS after imports is subtracted. Every loader is then made to touch every byte
+runs in a fresh subprocess, so that its peak RSS (VmHWM on Linux, else resource.getrusage) belongs to
+that load alone; the baseline RSS after imports is subtracted. Every loader is then made to touch every byte
 (a sum over each array), because a memory-mapped loader that is never read costs nothing and would
 flatter itself. Reported as ratios against `safetensors.numpy.load_file` in the same run; absolute
 times on a shared machine are noisy, ratios less so.
@@ -78,7 +78,16 @@ def write_convbert_base_file(path, seed=0, **sizes) -> int:
     return os.path.getsize(path)
 
 
-def _maxrss_bytes() -> int:
+def _peak_rss_bytes() -> int:
+    """This process's peak RSS. On Linux, VmHWM: unlike getrusage's ru_maxrss, it does not inherit the
+    parent's high-water mark across fork + exec (a child of a 1 GB pytest process would start at 1 GB)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
 
@@ -88,7 +97,7 @@ def _current_rss_bytes() -> int:
         with open("/proc/self/statm") as f:
             return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
-        return _maxrss_bytes()
+        return _peak_rss_bytes()
 
 
 def child(loader: str, path: str) -> dict:
@@ -112,7 +121,7 @@ def child(loader: str, path: str) -> dict:
     _, traced_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     return {"loader": loader, "load_s": t_load, "load_and_touch_s": t_touch,
-            "peak_rss_delta": _maxrss_bytes() - baseline, "tracemalloc_peak": traced_peak,
+            "peak_rss_delta": _peak_rss_bytes() - baseline, "tracemalloc_peak": traced_peak,
             "checksum": checksum, "n_tensors": len(tensors)}
 
 
