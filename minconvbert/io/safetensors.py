@@ -235,6 +235,21 @@ def _to_array(raw: np.ndarray, info: TensorInfo, dtype) -> np.ndarray:
     return out
 
 
+def _read_into(file, offset: int, view: memoryview) -> int:
+    """Fill `view` from the file at `offset` (one pread per call where the OS has it); bytes read."""
+    done = 0
+    while done < len(view):
+        if hasattr(os, "preadv"):
+            n = os.preadv(file.fileno(), [view[done:]], offset + done)
+        else:
+            file.seek(offset + done)
+            n = file.readinto(view[done:])
+        if not n:
+            break
+        done += n
+    return done
+
+
 def _requested_dtype(dtype):
     if dtype is None:
         return None
@@ -262,7 +277,7 @@ class SafeOpen:
         self._use_mmap = bool(mmap)
         self._map = None
         try:
-            self._file = open(self.path, "rb")
+            self._file = open(self.path, "rb", buffering=0)
         except FileNotFoundError:
             raise FileNotFoundError(f"safe_open: no such file {str(self.path)!r}") from None
         try:
@@ -273,8 +288,8 @@ class SafeOpen:
             raise
 
     def _read_at(self, offset: int, n: int) -> bytes:
-        self._file.seek(offset)
-        return self._file.read(n)
+        buffer = bytearray(n)
+        return bytes(buffer[:_read_into(self._file, offset, memoryview(buffer))])
 
     def keys(self) -> list[str]:
         """Tensor names, sorted (as the official library returns them)."""
@@ -316,8 +331,7 @@ class SafeOpen:
             raw = np.frombuffer(self._map, dtype=storage, count=count, offset=self._data_start + info.begin)
         else:
             raw = np.empty(count, dtype=storage)
-            self._file.seek(self._data_start + info.begin)
-            if self._file.readinto(memoryview(raw).cast("B")) != info.nbytes:
+            if _read_into(self._file, self._data_start + info.begin, memoryview(raw).cast("B")) != info.nbytes:
                 raise SafetensorsError(f"{self.path}: file ended inside tensor {name!r}")
         return _to_array(raw, info, dtype)
 

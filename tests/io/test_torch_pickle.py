@@ -12,10 +12,13 @@ import pytest
 
 from minconvbert.io import torch_pickle as tp
 
-torch = pytest.importorskip("torch")
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
 
 
-def _state_dict():
+def _state_dict(torch):
     g = torch.Generator().manual_seed(0)
     w = torch.randn(6, 8, generator=g)
     base = torch.randn(5, 7, generator=g)
@@ -43,12 +46,12 @@ def _state_dict():
 
 
 def _expected(t):
-    t = t.float() if t.dtype == torch.bfloat16 else t
+    t = t.float() if str(t.dtype) == "torch.bfloat16" else t
     return t.contiguous().numpy()
 
 
-def test_torch_save_state_dict_roundtrip(tmp_path):
-    sd = _state_dict()
+def test_torch_save_state_dict_roundtrip(tmp_path, torch):
+    sd = _state_dict(torch)
     path = tmp_path / "pytorch_model.bin"
     torch.save(sd, path)
     ours = tp.load_file(path)
@@ -67,7 +70,7 @@ def test_torch_save_state_dict_roundtrip(tmp_path):
     assert not np.shares_memory(ours["transposed"], ours["strided_slice"])  # non-contiguous views copied
 
 
-def test_real_module_state_dict_with_metadata(tmp_path):
+def test_real_module_state_dict_with_metadata(tmp_path, torch):
     torch.manual_seed(0)
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.LayerNorm(3), torch.nn.Embedding(5, 3))
     model.register_buffer("position_ids", torch.arange(7).expand((1, -1)))
@@ -78,13 +81,13 @@ def test_real_module_state_dict_with_metadata(tmp_path):
         np.testing.assert_array_equal(ours[name], tensor.numpy(), err_msg=name)
 
 
-def test_parameters_saved_directly(tmp_path):
+def test_parameters_saved_directly(tmp_path, torch):
     p = torch.nn.Parameter(torch.arange(3.0))
     torch.save({"p": p}, tmp_path / "p.bin")  # pickled through torch._utils._rebuild_parameter
     np.testing.assert_array_equal(tp.load_file(tmp_path / "p.bin")["p"], [0.0, 1.0, 2.0])
 
 
-def test_progress_reports_every_byte(tmp_path):
+def test_progress_reports_every_byte(tmp_path, torch):
     torch.save({"a": torch.zeros(1000), "b": torch.zeros(10, dtype=torch.float16)}, tmp_path / "x.bin")
     calls = []
     tp.load_file(tmp_path / "x.bin", on_progress=lambda done, total: calls.append((done, total)))
@@ -95,6 +98,21 @@ def test_progress_reports_every_byte(tmp_path):
 # hand-made archives: the same layout as torch.save, with any pickle we like
 
 
+class _Global:
+    """A global named in the pickle (written as a GLOBAL opcode; nothing is imported)."""
+
+    def __init__(self, module, name):
+        self.module, self.name = module, name
+
+    def __call__(self, *args):  # pickle insists that a REDUCE target be callable; never called
+        raise AssertionError("stand-in global called")
+
+
+FLOAT, INT = _Global("torch", "FloatStorage"), _Global("torch", "IntStorage")
+REBUILD = _Global("torch._utils", "_rebuild_tensor_v2")
+ORDERED_DICT = _Global("collections", "OrderedDict")
+
+
 class _Storage:
     def __init__(self, key, storage_type, numel):
         self.key, self.type, self.numel = key, storage_type, numel
@@ -102,11 +120,18 @@ class _Storage:
 
 class _View:
     def __init__(self, storage, offset, size, stride):
-        self.args = (storage, offset, size, stride, False, OrderedDict())
+        self.args = (storage, offset, size, stride, False, _Empty())
 
 
-class _Pickler(pickle.Pickler):
-    """Writes tensors the way torch does (persistent storages + _rebuild_tensor_v2), with any view."""
+class _Empty:
+    """An empty OrderedDict as torch pickles backward hooks: OrderedDict()."""
+
+
+class _Pickler(pickle._Pickler):
+    """Pickles tensors as torch does (persistent storages + _rebuild_tensor_v2), with any view, no torch."""
+
+    dispatch = dict(pickle._Pickler.dispatch)
+    dispatch[_Global] = lambda self, obj: self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
 
     def persistent_id(self, obj):
         if isinstance(obj, _Storage):
@@ -115,7 +140,9 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj):
         if isinstance(obj, _View):
-            return torch._utils._rebuild_tensor_v2, obj.args
+            return REBUILD, obj.args
+        if isinstance(obj, _Empty):
+            return ORDERED_DICT, ()
         return NotImplemented
 
 
@@ -136,8 +163,8 @@ def _dumps(obj):
     return buf.getvalue()
 
 
-def test_hand_made_archive_matches_torch_load(tmp_path):
-    s = _Storage("0", torch.FloatStorage, 6)
+def test_hand_made_archive_matches_torch_load(tmp_path, torch):
+    s = _Storage("0", FLOAT, 6)
     path = _archive(tmp_path / "h.bin", _dumps({"w": _View(s, 1, (2, 2), (1, 2))}),
                     {"0": np.arange(6, dtype="<f4").tobytes()})
     want = torch.load(path, weights_only=True)["w"].numpy()
@@ -145,7 +172,7 @@ def test_hand_made_archive_matches_torch_load(tmp_path):
 
 
 def test_big_endian_archive(tmp_path):
-    s = _Storage("0", torch.IntStorage, 3)
+    s = _Storage("0", INT, 3)
     path = _archive(tmp_path / "be.bin", _dumps({"w": _View(s, 0, (3,), (1,))}),
                     {"0": np.array([1, 2, 300], dtype=">i4").tobytes()}, byteorder=b"big")
     out = tp.load_file(path)["w"]
@@ -155,35 +182,35 @@ def test_big_endian_archive(tmp_path):
 
 @pytest.mark.parametrize("size, stride, offset", [((10,), (1,), 0), ((2, 3), (3, 1), 1), ((3,), (5,), 0)])
 def test_view_outside_its_storage_is_refused(tmp_path, size, stride, offset):
-    s = _Storage("0", torch.FloatStorage, 6)
+    s = _Storage("0", FLOAT, 6)
     path = _archive(tmp_path / "oob.bin", _dumps({"w": _View(s, offset, size, stride)}), {"0": bytes(24)})
     with pytest.raises(tp.TorchCheckpointError, match="reaches element"):
         tp.load_file(path)
 
 
 def test_huge_expansion_is_refused(tmp_path):
-    s = _Storage("0", torch.FloatStorage, 1)
+    s = _Storage("0", FLOAT, 1)
     path = _archive(tmp_path / "x.bin", _dumps({"w": _View(s, 0, (1 << 20, 1 << 20), (0, 0))}), {"0": bytes(4)})
     with pytest.raises(tp.TorchCheckpointError, match="far more elements than its storage"):
         tp.load_file(path)
 
 
 def test_storage_shorter_than_declared(tmp_path):
-    s = _Storage("0", torch.FloatStorage, 6)
+    s = _Storage("0", FLOAT, 6)
     path = _archive(tmp_path / "short.bin", _dumps({"w": _View(s, 0, (6,), (1,))}), {"0": bytes(20)})
     with pytest.raises(tp.TorchCheckpointError, match="should hold 6 elements"):
         tp.load_file(path)
 
 
 def test_missing_storage_entry(tmp_path):
-    s = _Storage("7", torch.FloatStorage, 1)
+    s = _Storage("7", FLOAT, 1)
     path = _archive(tmp_path / "m.bin", _dumps({"w": _View(s, 0, (1,), (1,))}), {})
     with pytest.raises(tp.TorchCheckpointError, match="no entry 'archive/data/7'"):
         tp.load_file(path)
 
 
 def test_compressed_entries_are_refused(tmp_path):
-    s = _Storage("0", torch.FloatStorage, 1)
+    s = _Storage("0", FLOAT, 1)
     path = _archive(tmp_path / "c.bin", _dumps({"w": _View(s, 0, (1,), (1,))}), {"0": bytes(4)},
                     compress=zipfile.ZIP_DEFLATED)
     with pytest.raises(tp.TorchCheckpointError, match="compressed"):
@@ -253,7 +280,7 @@ def test_malformed_pickles(tmp_path, body, match):
         tp.load_file(_archive(tmp_path / "bad.bin", body))
 
 
-def test_legacy_and_non_checkpoint_files(tmp_path):
+def test_legacy_and_non_checkpoint_files(tmp_path, torch):
     legacy = tmp_path / "legacy.bin"
     torch.save({"a": torch.zeros(2)}, legacy, _use_new_zipfile_serialization=False)
     with pytest.raises(tp.TorchCheckpointError, match="legacy .*non-zip"):
@@ -266,7 +293,7 @@ def test_legacy_and_non_checkpoint_files(tmp_path):
         tp.load_file(tmp_path / "absent.bin")
 
 
-def test_nested_checkpoint_is_a_clear_error(tmp_path):
+def test_nested_checkpoint_is_a_clear_error(tmp_path, torch):
     torch.save({"model": {"w": torch.zeros(1)}, "step": 3}, tmp_path / "n.bin")
     with pytest.raises(tp.TorchCheckpointError, match="only a flat state dict"):
         tp.load_file(tmp_path / "n.bin")
