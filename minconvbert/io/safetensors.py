@@ -330,7 +330,10 @@ class SafeOpen:
                 self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY)
             raw = np.frombuffer(self._map, dtype=storage, count=count, offset=self._data_start + info.begin)
         else:
-            raw = np.empty(count, dtype=storage)
+            # Backed by a bytearray rather than np.empty: NumPy asks for transparent huge pages on
+            # large arrays, and their first touch can stall in memory compaction (measured: 0.13 to
+            # 0.5 s for 420 MB from run to run, against a steady 0.25 s with plain pages).
+            raw = np.frombuffer(bytearray(info.nbytes), dtype=storage)
             if _read_into(self._file, self._data_start + info.begin, memoryview(raw).cast("B")) != info.nbytes:
                 raise SafetensorsError(f"{self.path}: file ended inside tensor {name!r}")
         return _to_array(raw, info, dtype)

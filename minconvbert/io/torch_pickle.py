@@ -188,7 +188,7 @@ def _read_storage(zf, info, ref: _StorageRef, source: str, progress) -> np.ndarr
     if info.file_size < nbytes:
         raise TorchCheckpointError(
             f"{source}: storage {ref.key} should hold {ref.numel} elements ({nbytes} bytes) but has {info.file_size} bytes")
-    out = np.empty(ref.numel, dtype=ref.type.dtype)
+    out = np.frombuffer(bytearray(nbytes), dtype=ref.type.dtype)  # plain pages: see safetensors.get_tensor
     buf = memoryview(out).cast("B")
     with zf.open(info) as f:  # zipfile checks the CRC once the entry is read to its end
         pos = 0
