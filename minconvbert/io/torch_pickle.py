@@ -190,16 +190,19 @@ def _read_storage(zf, info, ref: _StorageRef, source: str, progress) -> np.ndarr
             f"{source}: storage {ref.key} should hold {ref.numel} elements ({nbytes} bytes) but has {info.file_size} bytes")
     out = np.frombuffer(bytearray(nbytes), dtype=ref.type.dtype)  # plain pages: see safetensors.get_tensor
     buf = memoryview(out).cast("B")
-    with zf.open(info) as f:  # zipfile checks the CRC once the entry is read to its end
-        pos = 0
-        while pos < nbytes:
-            chunk = f.read(min(1 << 24, nbytes - pos))
-            if not chunk:
-                raise TorchCheckpointError(f"{source}: storage {ref.key} is truncated")
-            buf[pos:pos + len(chunk)] = chunk
-            pos += len(chunk)
-            progress(len(chunk))
-        f.read()  # the rest (normally nothing), so that the CRC is checked
+    try:
+        with zf.open(info) as f:  # zipfile checks the CRC once the entry is read to its end
+            pos = 0
+            while pos < nbytes:
+                chunk = f.read(min(1 << 24, nbytes - pos))
+                if not chunk:
+                    raise TorchCheckpointError(f"{source}: storage {ref.key} is truncated")
+                buf[pos:pos + len(chunk)] = chunk
+                pos += len(chunk)
+                progress(len(chunk))
+            f.read()  # the rest (normally nothing), so that the CRC is checked
+    except (zipfile.BadZipFile, EOFError, OSError) as e:
+        raise TorchCheckpointError(f"{source}: storage {ref.key} is corrupt ({e})") from None
     return out
 
 

@@ -2,6 +2,7 @@
 
 import os
 import pickle
+import struct
 import subprocess
 import sys
 import zipfile
@@ -85,6 +86,21 @@ def test_parameters_saved_directly(tmp_path, torch):
     p = torch.nn.Parameter(torch.arange(3.0))
     torch.save({"p": p}, tmp_path / "p.bin")  # pickled through torch._utils._rebuild_parameter
     np.testing.assert_array_equal(tp.load_file(tmp_path / "p.bin")["p"], [0.0, 1.0, 2.0])
+
+
+def test_corrupt_storage_bytes_fail_the_crc(tmp_path, torch):
+    path = tmp_path / "x.bin"
+    torch.save({"w": torch.zeros(64)}, path)
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as zf:
+        info = zf.getinfo("x/data/0")
+    name_len, extra_len = struct.unpack("<HH", data[info.header_offset + 26:info.header_offset + 30])
+    start = info.header_offset + 30 + name_len + extra_len  # the data follows the local file header
+    assert data[start:start + 256] == bytes(256)
+    data[start + 10] ^= 0xFF
+    path.write_bytes(bytes(data))
+    with pytest.raises(tp.TorchCheckpointError, match="storage 0 is corrupt.*CRC"):
+        tp.load_file(path)
 
 
 def test_progress_reports_every_byte(tmp_path, torch):
