@@ -43,7 +43,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     The temporary file is created with mode 0o666 minus the umask, like a plain `open(path, "wb")`.
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    directory = path.parent
     if not directory.is_dir():
         raise FileNotFoundError(f"atomic_write: directory {str(directory)!r} does not exist")
     tmp = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"

@@ -28,7 +28,7 @@ from __future__ import annotations
 import io
 import json
 import math
-import mmap
+import mmap as mmap_module
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -327,7 +327,7 @@ class SafeOpen:
             raw = np.empty(0, dtype=storage)
         elif self._use_mmap:
             if self._map is None:
-                self._map = mmap.mmap(self._file.fileno(), 0, access=mmap.ACCESS_COPY)
+                self._map = mmap_module.mmap(self._file.fileno(), 0, access=mmap_module.ACCESS_COPY)
             raw = np.frombuffer(self._map, dtype=storage, count=count, offset=self._data_start + info.begin)
         else:
             # Backed by a bytearray rather than np.empty: NumPy asks for transparent huge pages on

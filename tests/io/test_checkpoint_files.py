@@ -54,13 +54,18 @@ def test_sharded_safetensors(tmp_path):
     _assert_same(cf.load_weights(tmp_path), w)
 
 
-def test_sharded_checkpoint_written_by_transformers(tmp_path):
+def _tiny_reference_model():
+    """A small transformers ConvBertForMaskedLM (tied LM head), seeded, in eval mode."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
     config = transformers.ConvBertConfig(vocab_size=99, hidden_size=32, embedding_size=16, num_hidden_layers=2,
                                          num_attention_heads=4, intermediate_size=37, max_position_embeddings=64)
     torch.manual_seed(0)
-    model = transformers.ConvBertForMaskedLM(config)
+    return transformers.ConvBertForMaskedLM(config).eval()
+
+
+def test_sharded_checkpoint_written_by_transformers(tmp_path):
+    model = _tiny_reference_model()
     model.save_pretrained(tmp_path, max_shard_size="20KB")
     assert (tmp_path / "model.safetensors.index.json").is_file()
     ours = cf.load_weights(tmp_path)
@@ -169,14 +174,10 @@ def test_shared_groups():
 
 def _tiny_bin_checkpoint(directory):
     torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    config = transformers.ConvBertConfig(vocab_size=99, hidden_size=32, embedding_size=16, num_hidden_layers=2,
-                                         num_attention_heads=4, intermediate_size=37, max_position_embeddings=64)
-    torch.manual_seed(0)
-    model = transformers.ConvBertForMaskedLM(config).eval()
+    model = _tiny_reference_model()
     directory.mkdir()
     torch.save(model.state_dict(), directory / "pytorch_model.bin")  # as published repositories ship it
-    config.save_pretrained(directory)
+    model.config.save_pretrained(directory)
     (directory / "vocab.txt").write_text("\n".join(f"tok{i}" for i in range(99)) + "\n")
     (directory / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True}))
     return model
