@@ -11,6 +11,8 @@ import copy
 import json
 import os
 
+from minconvbert.io.atomic import atomic_write
+
 __all__ = ["ConvBertConfig", "PRESETS", "ACTIVATIONS"]
 
 ACTIVATIONS = ("gelu", "relu", "selu", "gelu_new")
@@ -181,10 +183,8 @@ class ConvBertConfig:
         """Write `directory/config.json` (atomically); returns its path."""
         os.makedirs(directory, exist_ok=True)
         path = os.path.join(directory, "config.json")
-        tmp = path + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(self.to_json_string())
-        os.replace(tmp, path)
+        with atomic_write(path) as f:
+            f.write(self.to_json_string().encode("utf-8"))
         return path
 
     @classmethod
@@ -201,6 +201,9 @@ class ConvBertConfig:
             raise ValueError(f"ConvBertConfig.from_pretrained: {file} is not valid JSON: {e}") from None
         if not isinstance(data, dict):
             raise ValueError(f"ConvBertConfig.from_pretrained: {file} must hold a JSON object")
+        if "num_labels" in overrides and "id2label" not in overrides:  # new labels replace the file's
+            data.pop("id2label", None)
+            data.pop("label2id", None)
         data.update(overrides)
         return cls.from_dict(data)
 

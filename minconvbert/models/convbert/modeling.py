@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from minconvbert import nn
+from minconvbert.models.convbert import checkpoint
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.layers import ConvBertEmbeddings, ConvBertEncoder, additive_attention_mask
 from minconvbert.models.convbert.outputs import BaseModelOutput
@@ -49,6 +50,24 @@ class ConvBertPreTrainedModel(nn.Module):
                 init.ones_(module.weight)
                 init.zeros_(module.bias)
         return self
+
+    @classmethod
+    def from_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=None, rng=None, revision=None,
+                        **config_overrides):
+        """Load a checkpoint: a directory in the published layout (config.json + model.safetensors,
+        sharded safetensors, or pytorch_model.bin), an embedded name ("minconvbert/nano") or a hub id.
+
+        A bare-encoder checkpoint loads into a task model (the head is initialised) and a task
+        checkpoint into ConvBertModel (the head is ignored); missing and unexpected names are
+        listed in a warning, or raise KeyError with strict=True. config_overrides (e.g. num_labels=5)
+        change the checkpoint's config. The model is returned in eval mode.
+        """
+        return checkpoint.load_pretrained(cls, name_or_path, config=config, strict=strict, dtype=dtype, rng=rng,
+                                          revision=revision, **config_overrides)
+
+    def save_pretrained(self, directory, dtype=None):
+        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file."""
+        return checkpoint.save_pretrained(self, directory, dtype=dtype)
 
     @property
     def dtype(self) -> np.dtype:

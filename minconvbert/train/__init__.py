@@ -1,0 +1,1 @@
+"""Training: the WordPiece vocabulary trainer, batching, the training loop, pretraining and fine-tuning."""
