@@ -91,13 +91,9 @@ def latest_checkpoint(out_dir) -> Path | None:
 
 def load_training_state(path, model, optimizer, schedule) -> dict:
     """Restore model weights, optimizer and schedule from a checkpoint directory; returns trainer_state."""
-    from minconvbert.io.checkpoint_files import load_weights
-    from minconvbert.models.convbert.weights import to_model_names
-
     path = Path(path)
     trainer_state = json.loads((path / "trainer_state.json").read_text())
-    weights, _ = to_model_names(load_weights(path), model.state_dict())
-    model.load_state_dict(weights, strict=True)
+    model.load_weights(path, strict=True)
     optimizer.load_state_dict(_join_state(safetensors.load_file(path / "optimizer.safetensors"),
                                           trainer_state["optimizer"]))
     if schedule is not None and trainer_state.get("schedule"):

@@ -16,7 +16,7 @@ from minconvbert.io import atomic, checkpoint_files, hub
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.weights import to_checkpoint_names, to_model_names
 
-__all__ = ["load_pretrained", "save_pretrained", "resolve", "EMBEDDED"]
+__all__ = ["load_pretrained", "load_weights_into", "save_pretrained", "resolve", "EMBEDDED"]
 
 # Checkpoints shipped inside the package, loadable by name without network.
 EMBEDDED = {"minconvbert/nano": Path(__file__).resolve().parents[2] / "checkpoints" / "nano"}
@@ -41,27 +41,32 @@ def load_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=
     elif config_overrides:
         raise TypeError(f"from_pretrained: pass either config or config overrides {sorted(config_overrides)}, not both")
     model = cls(config, rng=rng)
-    state, _ = to_model_names(checkpoint_files.load_weights(directory), model.state_dict(), cls.base_model_prefix)
+    load_weights_into(model, directory, strict=strict, label=f"{cls.__name__}.from_pretrained({str(name_or_path)!r})")
+    if dtype is not None:
+        model.to(dtype)
+    return model.eval()
+
+
+def load_weights_into(model, directory, strict: bool = False, label: str = "load_weights") -> tuple:
+    """Load a checkpoint directory's weights into an existing model; returns (missing, unexpected)."""
+    state, _ = to_model_names(checkpoint_files.load_weights(directory), model.state_dict(), model.base_model_prefix)
     own = model.state_dict()
     mismatched = [f"{k}: checkpoint {tuple(np.shape(v))} vs model {own[k].shape}"
                   for k, v in state.items() if k in own and tuple(np.shape(v)) != own[k].shape]
     if mismatched:
         more = f"; ... ({len(mismatched) - 5} more)" if len(mismatched) > 5 else ""
-        raise ValueError(f"{cls.__name__}.from_pretrained({str(name_or_path)!r}): shape mismatch for "
+        raise ValueError(f"{label}: shape mismatch for "
                          f"{len(mismatched)} tensors (is config.json the one these weights were saved with?): "
                          + "; ".join(mismatched[:5]) + more)
     with warnings.catch_warnings():  # reported once, below, with the checkpoint's name
         warnings.simplefilter("ignore")
         missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        message = (f"{cls.__name__}.from_pretrained({str(name_or_path)!r}): missing keys {missing} "
-                   f"(left as initialised); unexpected keys {unexpected} (ignored)")
+        message = f"{label}: missing keys {missing} (left as initialised); unexpected keys {unexpected} (ignored)"
         if strict:
             raise KeyError(message)
-        warnings.warn(message, stacklevel=3)
-    if dtype is not None:
-        model.to(dtype)
-    return model.eval()
+        warnings.warn(message, stacklevel=4)
+    return missing, unexpected
 
 
 def save_pretrained(model, directory, dtype=None) -> Path:

@@ -65,6 +65,10 @@ class ConvBertPreTrainedModel(nn.Module):
         return checkpoint.load_pretrained(cls, name_or_path, config=config, strict=strict, dtype=dtype, rng=rng,
                                           revision=revision, **config_overrides)
 
+    def load_weights(self, directory, strict: bool = True):
+        """Load the weights of a checkpoint directory into this model (names mapped as in from_pretrained)."""
+        return checkpoint.load_weights_into(self, directory, strict=strict, label=f"{type(self).__name__}.load_weights")
+
     def save_pretrained(self, directory, dtype=None):
         """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file."""
         return checkpoint.save_pretrained(self, directory, dtype=dtype)
