@@ -207,13 +207,14 @@ def _scanned_code_points():
     """Code points classified one by one: planes 0-3 and 14 outside the bulk blocks and the CJK
     ideographs (always letters; isolated as whole blocks). Planes 4-13 hold no assigned character,
     and planes 15-16 are private use but for four noncharacters."""
-    skipped = sorted(_BULK_CONTROL_BLOCKS + _CHINESE_RANGES)
+    skipped = sorted(block for block in _BULK_CONTROL_BLOCKS + _CHINESE_RANGES if block[0] < 0x40000)
     cp = 0
     for lo, hi in skipped:
         yield from range(cp, lo)
         cp = max(cp, hi + 1)
     yield from range(cp, 0x40000)
     yield from range(0xE0000, 0xF0000)
+    yield from (0xFFFFE, 0xFFFFF, 0x10FFFE, 0x10FFFF)  # noncharacters among the private use planes
 
 
 @functools.lru_cache(maxsize=16)
