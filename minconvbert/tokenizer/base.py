@@ -453,7 +453,8 @@ class TokenizerBase:
             out["overflow_to_sample_mapping"] = sample_of_row
         if not batched and return_tensors is None and not return_overflowing_tokens:
             for key in list(out):
-                out[key] = out[key][0]
+                if key != "length":  # the reference keeps "length" a list even for one text
+                    out[key] = out[key][0]
         return out.convert_to_tensors(return_tensors)
 
     def encode(self, text, text_pair=None, add_special_tokens: bool = True, padding=False, truncation=None,
