@@ -6,7 +6,8 @@
 """
 
 from minconvbert.tokenizer.encoding import BatchEncoding
+from minconvbert.tokenizer.fast import ConvBertTokenizerFast
 from minconvbert.tokenizer.slow import ConvBertTokenizer
 from minconvbert.tokenizer.vocab import VocabularyWarning
 
-__all__ = ["ConvBertTokenizer", "BatchEncoding", "VocabularyWarning"]
+__all__ = ["ConvBertTokenizer", "ConvBertTokenizerFast", "BatchEncoding", "VocabularyWarning"]

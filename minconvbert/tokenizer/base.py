@@ -14,6 +14,7 @@ list, the (start, end) character offsets shifted by `base`) of a text that holds
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -22,7 +23,7 @@ import warnings
 from minconvbert.tokenizer.chars import WHITESPACE
 from minconvbert.tokenizer.encoding import (
     LARGE_INTEGER, PADDING_STRATEGIES, TRUNCATION_STRATEGIES, VERY_LARGE_INTEGER, BatchEncoding, Sequence,
-    combine, pad_rows, truncate_pair,
+    columns_without_truncation, combine, pad_columns, truncate_pair,
 )
 from minconvbert.tokenizer.vocab import Vocabulary, load_vocab
 
@@ -395,6 +396,23 @@ class TokenizerBase:
         With return_overflowing_tokens, every window cut off by truncation becomes a row of its own
         and "overflow_to_sample_mapping" says which input each row came from.
         """
+        # Encoding a batch allocates millions of small lists and tuples but never a reference cycle, so
+        # the cyclic garbage collector is paused meanwhile (it would otherwise cost up to half the time).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._call(text, text_pair, add_special_tokens, padding, truncation, max_length, stride,
+                              is_split_into_words, pad_to_multiple_of, padding_side, return_tensors,
+                              return_token_type_ids, return_attention_mask, return_overflowing_tokens,
+                              return_special_tokens_mask, return_offsets_mapping, return_length)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _call(self, text, text_pair, add_special_tokens, padding, truncation, max_length, stride,
+              is_split_into_words, pad_to_multiple_of, padding_side, return_tensors, return_token_type_ids,
+              return_attention_mask, return_overflowing_tokens, return_special_tokens_mask, return_offsets_mapping,
+              return_length):
         if is_split_into_words:
             raise NotImplementedError("is_split_into_words=True: pre-tokenized input is not supported; "
                                       "pass the text as one str")
@@ -412,30 +430,47 @@ class TokenizerBase:
         seconds = iter(self._encode_many(pair_texts, with_offsets)) if pair_texts else None
 
         cls_id, sep_id = self.cls_token_id, self.sep_token_id
-        rows, sample_of_row = [], []
-        for index, ((_, pair), (ids, offsets)) in enumerate(zip(examples, firsts)):
-            first = Sequence(ids, offsets)
-            second = Sequence(*next(seconds)) if pair is not None else None
-            if truncation != "do_not_truncate":
-                n_special = (3 if second is not None else 2) if add_special_tokens else 0
-                if max_length < n_special:
-                    raise ValueError(f"max_length: {max_length} is smaller than the {n_special} special tokens "
-                                     "each sequence needs ([CLS] ... [SEP])")
-                first, second = truncate_pair(first, second, max_length - n_special, truncation, stride,
-                                              self.truncation_side)
-            example_rows = combine(first, second, cls_id, sep_id, add_special_tokens, with_offsets)
-            if not return_overflowing_tokens:
-                example_rows = example_rows[:1]
-            rows += example_rows
-            sample_of_row += [index] * len(example_rows)
+        if truncation == "do_not_truncate":  # nothing overflows: build the columns directly
+            paired = any(pair is not None for _, pair in examples)
+            if paired and not all(pair is not None for _, pair in examples):
+                # a batch mixing single texts and pairs: go through the general path below
+                truncation_needed = True
+            else:
+                truncation_needed = False
+                columns = columns_without_truncation(
+                    firsts, list(seconds) if paired else None, cls_id, sep_id, add_special_tokens, with_offsets,
+                    return_special_tokens_mask)
+                sample_of_row = list(range(len(examples)))
+        else:
+            truncation_needed = True
+        if truncation_needed:
+            rows, sample_of_row = [], []
+            for index, ((_, pair), (ids, offsets)) in enumerate(zip(examples, firsts)):
+                first = Sequence(ids, offsets)
+                second = Sequence(*next(seconds)) if pair is not None else None
+                if truncation != "do_not_truncate":
+                    n_special = (3 if second is not None else 2) if add_special_tokens else 0
+                    if max_length < n_special:
+                        raise ValueError(f"max_length: {max_length} is smaller than the {n_special} special tokens "
+                                         "each sequence needs ([CLS] ... [SEP])")
+                    first, second = truncate_pair(first, second, max_length - n_special, truncation, stride,
+                                                  self.truncation_side)
+                example_rows = combine(first, second, cls_id, sep_id, add_special_tokens, with_offsets)
+                if not return_overflowing_tokens:
+                    example_rows = example_rows[:1]
+                rows += example_rows
+                sample_of_row += [index] * len(example_rows)
+            columns = {key: [row[key] for row in rows] for key in rows[0]} if rows else {
+                "input_ids": [], "token_type_ids": [], "special_tokens_mask": []}
+            if with_offsets and "offset_mapping" not in columns:
+                columns["offset_mapping"] = []
 
-        for row in rows:
-            row["attention_mask"] = [1] * len(row["input_ids"])
-        if padding != "do_not_pad" and rows:
-            target = max(len(r["input_ids"]) for r in rows) if padding == "longest" else max_length
+        columns["attention_mask"] = [[1] * len(ids) for ids in columns["input_ids"]]
+        if padding != "do_not_pad" and columns["input_ids"]:
+            target = max(map(len, columns["input_ids"])) if padding == "longest" else max_length
             if pad_to_multiple_of is not None and target % pad_to_multiple_of:
                 target += pad_to_multiple_of - target % pad_to_multiple_of
-            pad_rows(rows, target, self.pad_token_id, self.pad_token_type_id, side)
+            pad_columns(columns, target, self.pad_token_id, self.pad_token_type_id, side)
 
         keys = ["input_ids"]
         if return_token_type_ids or (return_token_type_ids is None and "token_type_ids" in self.model_input_names):
@@ -446,9 +481,9 @@ class TokenizerBase:
             keys.append("special_tokens_mask")
         if with_offsets:
             keys.append("offset_mapping")
-        out = BatchEncoding({key: [row[key] for row in rows] for key in keys})
+        out = BatchEncoding({key: columns[key] for key in keys})
         if return_length:
-            out["length"] = [len(row["input_ids"]) for row in rows]
+            out["length"] = list(map(len, columns["input_ids"]))
         if return_overflowing_tokens:
             out["overflow_to_sample_mapping"] = sample_of_row
         if not batched and return_tensors is None and not return_overflowing_tokens:

@@ -25,7 +25,8 @@ __all__ = [
     "truncate_sequence",
     "truncate_pair",
     "combine",
-    "pad_rows",
+    "columns_without_truncation",
+    "pad_columns",
     "PADDING_STRATEGIES",
     "TRUNCATION_STRATEGIES",
     "VERY_LARGE_INTEGER",
@@ -218,14 +219,62 @@ def combine(first: Sequence, second: Sequence | None, cls_id: int, sep_id: int, 
     return rows
 
 
-def pad_rows(rows: list[dict], target: int, pad_id: int, pad_type_id: int = 0, side: str = "right") -> None:
-    """Pad every row (in place) to `target` tokens; rows already that long are left as they are."""
-    pad_values = {"input_ids": pad_id, "token_type_ids": pad_type_id, "attention_mask": 0,
-                  "special_tokens_mask": 1, "offset_mapping": (0, 0)}
-    for row in rows:
-        missing = target - len(row["input_ids"])
-        if missing <= 0:
-            continue
-        for key, values in row.items():
-            padding = [pad_values[key]] * missing
-            row[key] = values + padding if side == "right" else padding + values
+def columns_without_truncation(firsts, seconds, cls_id: int, sep_id: int, add_special_tokens: bool,
+                               with_offsets: bool, with_special_mask: bool) -> dict:
+    """The columns of a batch that needs no truncation, built directly (the common, hot case).
+
+    firsts, seconds: lists of (ids, offsets) per example; seconds is None for single texts.
+    """
+    cls, sep, none = [cls_id], [sep_id], [(0, 0)]
+    columns = {}
+    if seconds is None:
+        if add_special_tokens:
+            columns["input_ids"] = [cls + ids + sep for ids, _ in firsts]
+            if with_offsets:
+                columns["offset_mapping"] = [none + offsets + none for _, offsets in firsts]
+            if with_special_mask:
+                columns["special_tokens_mask"] = [[1] + [0] * len(ids) + [1] for ids, _ in firsts]
+        else:
+            columns["input_ids"] = [list(ids) for ids, _ in firsts]
+            if with_offsets:
+                columns["offset_mapping"] = [list(offsets) for _, offsets in firsts]
+            if with_special_mask:
+                columns["special_tokens_mask"] = [[0] * len(ids) for ids, _ in firsts]
+        columns["token_type_ids"] = [[0] * len(ids) for ids in columns["input_ids"]]
+        return columns
+    extra_a, extra_b = (2, 1) if add_special_tokens else (0, 0)
+    if add_special_tokens:
+        columns["input_ids"] = [cls + a + sep + b + sep for (a, _), (b, _) in zip(firsts, seconds)]
+    else:
+        columns["input_ids"] = [a + b for (a, _), (b, _) in zip(firsts, seconds)]
+    columns["token_type_ids"] = [[0] * (len(a) + extra_a) + [1] * (len(b) + extra_b)
+                                 for (a, _), (b, _) in zip(firsts, seconds)]
+    if with_offsets:
+        if add_special_tokens:
+            columns["offset_mapping"] = [none + oa + none + ob + none for (_, oa), (_, ob) in zip(firsts, seconds)]
+        else:
+            columns["offset_mapping"] = [oa + ob for (_, oa), (_, ob) in zip(firsts, seconds)]
+    if with_special_mask:
+        if add_special_tokens:
+            columns["special_tokens_mask"] = [[1] + [0] * len(a) + [1] + [0] * len(b) + [1]
+                                              for (a, _), (b, _) in zip(firsts, seconds)]
+        else:
+            columns["special_tokens_mask"] = [[0] * (len(a) + len(b)) for (a, _), (b, _) in zip(firsts, seconds)]
+    return columns
+
+
+_PAD_VALUES = {"attention_mask": 0, "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+
+
+def pad_columns(columns: dict, target: int, pad_id: int, pad_type_id: int = 0, side: str = "right") -> None:
+    """Pad every row of every column (in place) to `target` tokens; longer rows are left as they are."""
+    values = dict(_PAD_VALUES, input_ids=pad_id, token_type_ids=pad_type_id)
+    lengths = [len(row) for row in columns["input_ids"]]
+    if all(n >= target for n in lengths):
+        return
+    for key, rows in columns.items():
+        pad = [values[key]]
+        if side == "right":
+            columns[key] = [row + pad * (target - n) if n < target else row for row, n in zip(rows, lengths)]
+        else:
+            columns[key] = [pad * (target - n) + row if n < target else row for row, n in zip(rows, lengths)]

@@ -6,10 +6,10 @@ import warnings
 import numpy as np
 import pytest
 
-from minconvbert.tokenizer import ConvBertTokenizer
+from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
 from tests.tokenizer.conftest import reference_tokenizer
 
-TOKENIZER_CLASSES = [ConvBertTokenizer]
+TOKENIZER_CLASSES = [ConvBertTokenizer, ConvBertTokenizerFast]
 
 CALLS = [
     {},

@@ -9,7 +9,7 @@ import warnings
 
 import pytest
 
-from minconvbert.tokenizer import ConvBertTokenizer
+from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
 from tests.tokenizer.conftest import reference_tokenizer
 
 CONFIGS = [(lower, strip) for lower in (True, False) for strip in (None, True, False)]
@@ -35,10 +35,14 @@ def test_corpus_ids_and_offsets_match_reference(vocab_folders, corpus, vocab, do
     folder = vocab_folders[vocab]
     ref = reference_tokenizer(folder, do_lower_case=do_lower_case, strip_accents=strip_accents)
     expected = ref(corpus, return_offsets_mapping=True)
-    ours = _ours(ConvBertTokenizer, folder, do_lower_case=do_lower_case, strip_accents=strip_accents)
-    got = ours(corpus, return_offsets_mapping=True)
-    assert _first_mismatch(corpus, expected["input_ids"], got["input_ids"], "ids") is None
-    assert _first_mismatch(corpus, expected["offset_mapping"], got["offset_mapping"], "offsets") is None
+    for cls in (ConvBertTokenizer, ConvBertTokenizerFast):
+        ours = _ours(cls, folder, do_lower_case=do_lower_case, strip_accents=strip_accents)
+        got = ours(corpus, return_offsets_mapping=True)
+        assert _first_mismatch(corpus, expected["input_ids"], got["input_ids"], f"{cls.__name__} ids") is None
+        assert _first_mismatch(corpus, expected["offset_mapping"], got["offset_mapping"],
+                               f"{cls.__name__} offsets") is None
+        if cls is ConvBertTokenizerFast:  # a second pass hits the per-word cache: still the same
+            assert ours(corpus, return_offsets_mapping=True) == got
     # the corpus exercises what it claims to: unknown words, multi-piece words, non-ASCII lines
     flat = [i for row in got["input_ids"] for i in row]
     assert ours.unk_token_id in flat and sum(not line.isascii() for line in corpus) > 1500
@@ -51,8 +55,8 @@ def test_both_references_agree_and_so_do_we(vocab_folders, corpus):
         folder = vocab_folders[vocab]
         wordpiece = tokenizers.BertWordPieceTokenizer(str(folder / "vocab.txt"), lowercase=True)
         expected = [e.ids for e in wordpiece.encode_batch(corpus[::4])]
-        ours = _ours(ConvBertTokenizer, folder)
-        assert ours(corpus[::4])["input_ids"] == expected
+        for cls in (ConvBertTokenizer, ConvBertTokenizerFast):
+            assert _ours(cls, folder)(corpus[::4])["input_ids"] == expected
 
 
 def test_defective_vocab_loads_as_reference(vocab_folders, convbert_vocab_file):
