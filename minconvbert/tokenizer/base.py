@@ -132,16 +132,16 @@ class TokenizerBase:
     pad_token_type_id = 0
 
     def _build_splitter(self):
-        """A regex finding special tokens anywhere (longest first) and never_split words between spaces."""
-        alternatives = []
-        if self._special_ids:
-            tokens = sorted(self._special_ids, key=len, reverse=True)
-            alternatives.append("(?P<special>" + "|".join(re.escape(t) for t in tokens) + ")")
+        """Regexes finding special tokens anywhere (longest first), and never_split words between spaces."""
+        self._never_split_re = None
         if self.never_split:
             space = "".join(re.escape(c) for c in sorted(WHITESPACE))
             words = "|".join(re.escape(t) for t in sorted(set(self.never_split), key=len, reverse=True))
-            alternatives.append(f"(?<![^{space}])(?P<keep>{words})(?![^{space}])")
-        return re.compile("|".join(alternatives)) if alternatives else None
+            self._never_split_re = re.compile(f"(?<![^{space}])(?:{words})(?![^{space}])")
+        if not self._special_ids:
+            return None
+        tokens = sorted(self._special_ids, key=len, reverse=True)
+        return re.compile("|".join(re.escape(t) for t in tokens))
 
     # ------------------------------------------------------------------------- text -> ids, offsets
     def _encode_plain(self, text: str, base: int, ids: list, offsets: list | None) -> None:
@@ -151,26 +151,36 @@ class TokenizerBase:
         """(ids, offsets or None) of one text, special tokens in it kept whole, no [CLS]/[SEP] added."""
         ids: list[int] = []
         offsets = [] if with_offsets else None
-        splitter = self._splitter
-        match = splitter.search(text) if splitter is not None else None
-        if match is None:
-            self._encode_plain(text, 0, ids, offsets)
-            return ids, offsets
         position = 0
-        while match is not None:
+        if self._splitter is not None:
+            for match in self._splitter.finditer(text):
+                start, end = match.span()
+                if start > position:
+                    self._encode_segment(text[position:start], position, ids, offsets)
+                ids.append(self._special_ids[match.group()])
+                if with_offsets:
+                    offsets.append((start, end))
+                position = end
+        if position < len(text):
+            self._encode_segment(text[position:] if position else text, position, ids, offsets)
+        return ids, offsets
+
+    def _encode_segment(self, text: str, base: int, ids: list, offsets: list | None) -> None:
+        """A text between special tokens: never_split words (between white space) stay whole."""
+        if self._never_split_re is None:
+            self._encode_plain(text, base, ids, offsets)
+            return
+        position = 0
+        for match in self._never_split_re.finditer(text):
             start, end = match.span()
             if start > position:
-                self._encode_plain(text[position:start], position, ids, offsets)
-            token = match.group()
-            ids.append(self._special_ids[token] if match.lastgroup == "special"
-                       else self.vocab.get(token, self.unk_token_id))
-            if with_offsets:
-                offsets.append((start, end))
+                self._encode_plain(text[position:start], base + position, ids, offsets)
+            ids.append(self.vocab.get(match.group(), self.unk_token_id))
+            if offsets is not None:
+                offsets.append((base + start, base + end))
             position = end
-            match = splitter.search(text, position)
         if position < len(text):
-            self._encode_plain(text[position:], position, ids, offsets)
-        return ids, offsets
+            self._encode_plain(text[position:], base + position, ids, offsets)
 
     @staticmethod
     def _check_text(text, name="text"):

@@ -6,6 +6,9 @@ From the start of the word, take the longest prefix that is in the vocabulary; c
 it ended, now looking for "##" + prefix (the continuation marker); repeat to the end. If at some
 point no prefix (not even one character) is in the vocabulary, the whole word becomes the unknown
 token. Words longer than `max_input_chars_per_word` characters are unknown too.
+
+No candidate longer than the vocabulary's longest token can match, so the search starts at that
+length instead of at the end of the word (same result; long words cost O(n) look-ups, not O(n^2)).
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ class WordpieceTokenizer:
         self.unk_id = unk_id
         self.prefix = continuing_subword_prefix
         self.max_input_chars_per_word = max_input_chars_per_word
+        # longest possible match at a word start, and after the prefix for continuing pieces
+        self.longest_start = max(map(len, token_to_id), default=0)
+        plen = len(continuing_subword_prefix)
+        self.longest_continuation = max((len(t) - plen for t in token_to_id if t.startswith(continuing_subword_prefix)),
+                                        default=0)
 
     def tokenize(self, word: str) -> list[tuple[int, int, int]]:
         """Pieces of `word` as (id, start, end), start/end being character positions in `word`.
@@ -42,7 +50,7 @@ class WordpieceTokenizer:
         pieces = []
         start = 0
         while start < n:
-            end = n
+            end = min(n, start + (self.longest_continuation if start else self.longest_start))
             found = None
             while end > start:
                 candidate = word[start:end] if start == 0 else self.prefix + word[start:end]

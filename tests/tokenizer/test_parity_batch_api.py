@@ -153,3 +153,18 @@ def test_methods_missing_from_transformers5_match_the_legacy_tokenizer(vocab_fol
         tokens = ours.tokenize(sampled_corpus[3])
         assert ours.convert_tokens_to_string(tokens) == legacy.convert_tokens_to_string(tokens)
         assert ours.convert_tokens_to_ids(tokens) == legacy.convert_tokens_to_ids(tokens)
+
+
+def test_never_split_and_do_basic_tokenize_match_the_legacy_tokenizer(vocab_folders):
+    """transformers 5 dropped never_split / do_basic_tokenize=False: its legacy BERT tokenizer defines them."""
+    legacy_module = pytest.importorskip("transformers.models.bert.tokenization_bert_legacy")
+    vocab = str(vocab_folders["bert"] / "vocab.txt")
+    words = ["Keep.Me", "[foo]", "hello"]
+    texts = ["a Keep.Me b", "aKeep.Me b", "\tKeep.Me\n", "x [foo] y[foo]", "Hello hello HELLO", "Keep.Me.",
+             "the [MASK] Keep.Me[MASK]", "Hello world, héllo [SEP]x"]
+    for kwargs in (dict(never_split=words), dict(do_basic_tokenize=False)):
+        legacy = legacy_module.BertTokenizerLegacy(vocab, **kwargs)
+        for cls in TOKENIZER_CLASSES:
+            ours = cls(vocab, **kwargs)
+            for text in texts:
+                assert ours.encode(text) == legacy.encode(text), (kwargs, text)
