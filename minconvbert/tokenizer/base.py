@@ -20,6 +20,7 @@ import os
 import re
 import warnings
 
+from minconvbert.tokenizer.basic import BasicTokenizer
 from minconvbert.tokenizer.chars import WHITESPACE
 from minconvbert.tokenizer.encoding import (
     LARGE_INTEGER, PADDING_STRATEGIES, TRUNCATION_STRATEGIES, VERY_LARGE_INTEGER, BatchEncoding, Sequence,
@@ -103,6 +104,16 @@ class TokenizerBase:
         self.never_split = None if never_split is None else list(never_split)
         self._special_ids = {token: self.vocab[token] for token in self.all_special_tokens}
         self._splitter = self._build_splitter()
+        self._setup()
+
+    def _setup(self) -> None:
+        """Build what the subclass needs to turn text into ids (called at the end of __init__)."""
+
+    def _make_basic_tokenizer(self) -> BasicTokenizer:
+        if self.do_basic_tokenize:
+            return BasicTokenizer(self.do_lower_case, self.strip_accents, self.tokenize_chinese_chars, self.clean_text)
+        # white space alone separates words; nothing is normalized
+        return BasicTokenizer(False, False, False, False, split_on_punctuation=False)
 
     # ----------------------------------------------------------------------------- special tokens
     @staticmethod

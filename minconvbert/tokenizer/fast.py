@@ -20,8 +20,8 @@ from itertools import accumulate, chain
 from operator import itemgetter
 
 from minconvbert.tokenizer.base import TokenizerBase
-from minconvbert.tokenizer.basic import BasicTokenizer
-from minconvbert.tokenizer.chars import WHITESPACE, NormalizerConfig, char_class_ranges
+from minconvbert.tokenizer.chars import WHITESPACE, char_class_ranges
+from minconvbert.tokenizer.slow import encode_words
 from minconvbert.tokenizer.wordpiece import WordpieceTokenizer
 
 __all__ = ["ConvBertTokenizerFast"]
@@ -77,24 +77,14 @@ class ConvBertTokenizerFast(TokenizerBase):
     clean_text (remove control characters) and wordpieces_prefix ("##") as in the reference's fast tokenizer.
     """
 
-    def __init__(self, vocab_file=None, do_lower_case: bool = True, do_basic_tokenize: bool = True,
-                 never_split=None, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
-                 mask_token="[MASK]", tokenize_chinese_chars: bool = True, strip_accents: bool | None = None,
-                 clean_up_tokenization_spaces: bool = False, model_max_length: int | None = None,
-                 padding_side: str = "right", truncation_side: str = "right", clean_text: bool = True,
-                 wordpieces_prefix: str = "##", max_input_chars_per_word: int = 100, vocab=None):
-        super().__init__(vocab_file, do_lower_case, do_basic_tokenize, never_split, unk_token, sep_token,
-                         pad_token, cls_token, mask_token, tokenize_chinese_chars, strip_accents,
-                         clean_up_tokenization_spaces, model_max_length, padding_side, truncation_side,
-                         clean_text, wordpieces_prefix, max_input_chars_per_word, vocab)
-        if do_basic_tokenize:
-            self._basic = BasicTokenizer(do_lower_case, strip_accents, tokenize_chinese_chars, clean_text)
+    def _setup(self) -> None:
+        self._basic = self._make_basic_tokenizer()
+        if self.do_basic_tokenize:
             classes = char_class_ranges(self._basic.config)
         else:
-            self._basic = BasicTokenizer(False, False, False, False, split_on_punctuation=False)
             classes = {"removed": [], "space": sorted((ord(c), ord(c)) for c in WHITESPACE), "isolated": []}
-        self._wordpiece = WordpieceTokenizer(self.vocab, self.unk_token_id, wordpieces_prefix,
-                                             max_input_chars_per_word)
+        self._wordpiece = WordpieceTokenizer(self.vocab, self.unk_token_id, self.wordpieces_prefix,
+                                             self.max_input_chars_per_word)
         self._ascii_re = _gap_and_word_pattern(classes, limit=0x80)
         self._unicode_re = _gap_and_word_pattern(classes)
         self._lower_ascii = self._basic.config.lowercase
@@ -107,10 +97,7 @@ class ConvBertTokenizerFast(TokenizerBase):
     def _compute_word(self, raw: str) -> tuple:
         """Ids of one raw word (a cache miss), storing its pieces' offsets relative to the word."""
         ids, offsets = [], []
-        for word in self._basic.words(raw):
-            for piece_id, start, end in self._wordpiece.tokenize(word.text):
-                ids.append(piece_id)
-                offsets.append((word.origin[start], word.origin[end - 1] + 1))
+        encode_words(self._basic, self._wordpiece, raw, 0, ids, offsets)
         self._offsets_cache[raw] = tuple(offsets)
         if offsets == [(0, len(raw))]:
             self._whole_word.add(raw)

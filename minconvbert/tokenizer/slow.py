@@ -15,7 +15,18 @@ from minconvbert.tokenizer.base import TokenizerBase
 from minconvbert.tokenizer.basic import BasicTokenizer
 from minconvbert.tokenizer.wordpiece import WordpieceTokenizer
 
-__all__ = ["ConvBertTokenizer"]
+__all__ = ["ConvBertTokenizer", "encode_words"]
+
+
+def encode_words(basic: BasicTokenizer, wordpiece: WordpieceTokenizer, text: str, base: int, ids: list,
+                 offsets: list | None) -> None:
+    """Append the ids (and offsets shifted by `base`) of `text`: basic tokenizer, then WordPiece per word."""
+    for word in basic.words(text):
+        for piece_id, start, end in wordpiece.tokenize(word.text):
+            ids.append(piece_id)
+            if offsets is not None:
+                # the piece covers normalized characters start..end-1 of the word
+                offsets.append((base + word.origin[start], base + word.origin[end - 1] + 1))
 
 
 class ConvBertTokenizer(TokenizerBase):
@@ -45,27 +56,10 @@ class ConvBertTokenizer(TokenizerBase):
     wordpieces_prefix : str, default "##"
     """
 
-    def __init__(self, vocab_file=None, do_lower_case: bool = True, do_basic_tokenize: bool = True,
-                 never_split=None, unk_token="[UNK]", sep_token="[SEP]", pad_token="[PAD]", cls_token="[CLS]",
-                 mask_token="[MASK]", tokenize_chinese_chars: bool = True, strip_accents: bool | None = None,
-                 clean_up_tokenization_spaces: bool = False, model_max_length: int | None = None,
-                 padding_side: str = "right", truncation_side: str = "right", clean_text: bool = True,
-                 wordpieces_prefix: str = "##", max_input_chars_per_word: int = 100, vocab=None):
-        super().__init__(vocab_file, do_lower_case, do_basic_tokenize, never_split, unk_token, sep_token,
-                         pad_token, cls_token, mask_token, tokenize_chinese_chars, strip_accents,
-                         clean_up_tokenization_spaces, model_max_length, padding_side, truncation_side,
-                         clean_text, wordpieces_prefix, max_input_chars_per_word, vocab)
-        if do_basic_tokenize:
-            self.basic_tokenizer = BasicTokenizer(do_lower_case, strip_accents, tokenize_chinese_chars, clean_text)
-        else:  # white space alone separates words; nothing is normalized
-            self.basic_tokenizer = BasicTokenizer(False, False, False, False, split_on_punctuation=False)
-        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token_id, wordpieces_prefix,
-                                                      max_input_chars_per_word)
+    def _setup(self) -> None:
+        self.basic_tokenizer = self._make_basic_tokenizer()
+        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token_id, self.wordpieces_prefix,
+                                                      self.max_input_chars_per_word)
 
     def _encode_plain(self, text: str, base: int, ids: list, offsets: list | None) -> None:
-        for word in self.basic_tokenizer.words(text):
-            for piece_id, start, end in self.wordpiece_tokenizer.tokenize(word.text):
-                ids.append(piece_id)
-                if offsets is not None:
-                    # the piece covers normalized characters start..end-1 of the word
-                    offsets.append((base + word.origin[start], base + word.origin[end - 1] + 1))
+        encode_words(self.basic_tokenizer, self.wordpiece_tokenizer, text, base, ids, offsets)

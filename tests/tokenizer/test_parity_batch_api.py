@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
-from tests.tokenizer.conftest import reference_tokenizer
+from tests.tokenizer.helpers import reference_tokenizer
 
 TOKENIZER_CLASSES = [ConvBertTokenizer, ConvBertTokenizerFast]
 

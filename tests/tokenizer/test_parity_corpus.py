@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
-from tests.tokenizer.conftest import reference_tokenizer
+from tests.tokenizer.helpers import reference_tokenizer
 
 CONFIGS = [(lower, strip) for lower in (True, False) for strip in (None, True, False)]
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast, VocabularyWarning
-from tests.tokenizer.conftest import reference_tokenizer
+from tests.tokenizer.helpers import reference_tokenizer
 
 CLASSES = [ConvBertTokenizer, ConvBertTokenizerFast]
 TEXTS = ["Hello, World! Héllo wörld.", "The [MASK] sat on the mat.", "中文 ΟΔΟΣ İstanbul 😀"]
