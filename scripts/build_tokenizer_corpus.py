@@ -127,7 +127,8 @@ def stress_lines(n: int, words: list[str], seed: int = 0) -> list[str]:
             elif kind < 0.9:
                 word = rng.choice(words) if words else "word"
                 cut = rng.randint(0, len(word))
-                parts.append(word[:cut] + "".join(rng.choice(_ODD_CHARS) for _ in range(rng.randint(1, 3))) + word[cut:])
+                odd = "".join(rng.choice(_ODD_CHARS) for _ in range(rng.randint(1, 3)))
+                parts.append(word[:cut] + odd + word[cut:])
             else:
                 parts.append(_long_word(rng, words))
         line = ""

@@ -392,7 +392,8 @@ class TokenizerBase:
         if padding != "do_not_pad" and self.pad_token is None:
             raise ValueError("padding: this tokenizer has no pad_token")
         if pad_to_multiple_of is not None:
-            if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int) or pad_to_multiple_of <= 0:
+            if isinstance(pad_to_multiple_of, bool) or not isinstance(pad_to_multiple_of, int) \
+                    or pad_to_multiple_of <= 0:
                 raise ValueError(f"pad_to_multiple_of: expected a positive int or None, got {pad_to_multiple_of!r}")
             if truncation != "do_not_truncate" and padding != "do_not_pad" and max_length is not None \
                     and max_length % pad_to_multiple_of:

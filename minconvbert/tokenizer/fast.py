@@ -46,7 +46,9 @@ def _gap_and_word_pattern(classes: dict, limit: int | None = None) -> re.Pattern
     (a small ASCII pattern is much faster than one with thousands of Unicode ranges).
     """
     def cls(name):
-        ranges = classes[name] if limit is None else [(lo, min(hi, limit - 1)) for lo, hi in classes[name] if lo < limit]
+        ranges = classes[name]
+        if limit is not None:
+            ranges = [(lo, min(hi, limit - 1)) for lo, hi in ranges if lo < limit]
         return _char_class(ranges)
 
     space, removed, isolated = cls("space"), cls("removed"), cls("isolated")

@@ -46,10 +46,11 @@ def _pair(ref_or_ours, texts, pairs, kwargs):
 
 
 def _compare(ref, ours, texts, pairs, kwargs):
-    n_special = (3 if pairs is not None or isinstance(texts[0], tuple) else 2) if kwargs.get("add_special_tokens", True) else 0
+    paired = pairs is not None or isinstance(texts[0], tuple)
+    n_special = (3 if paired else 2) if kwargs.get("add_special_tokens", True) else 0
     if kwargs.get("truncation") and kwargs.get("max_length", n_special) < n_special:
         # deliberate difference: the reference silently skips truncation; we refuse clearly
-        with pytest.raises(ValueError, match="smaller than the 3 special tokens"):
+        with pytest.raises(ValueError, match=f"smaller than the {n_special} special tokens"):
             _ = ours(texts, pairs, **kwargs) if pairs is not None else ours(texts, **kwargs)
         return
     with warnings.catch_warnings():
@@ -146,7 +147,8 @@ def test_methods_missing_from_transformers5_match_the_legacy_tokenizer(vocab_fol
     for ours in [cls.from_pretrained(vocab_folders["bert"]) for cls in TOKENIZER_CLASSES]:
         a, b = ours.encode("hello world", add_special_tokens=False), ours.encode("again", add_special_tokens=False)
         for second in (None, b):
-            assert ours.build_inputs_with_special_tokens(a, second) == legacy.build_inputs_with_special_tokens(a, second)
+            assert ours.build_inputs_with_special_tokens(a, second) == \
+                legacy.build_inputs_with_special_tokens(a, second)
             assert ours.get_special_tokens_mask(a, second) == legacy.get_special_tokens_mask(a, second)
             assert ours.create_token_type_ids_from_sequences(a, second) == \
                 legacy.create_token_type_ids_from_sequences(a, second)
