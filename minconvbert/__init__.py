@@ -21,6 +21,7 @@ from minconvbert.models.convbert import (
 from minconvbert.random import manual_seed
 from minconvbert.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
 from minconvbert.testing import GradcheckError, assert_close, gradcheck
+from minconvbert.tokenizer import BatchEncoding, ConvBertTokenizer, ConvBertTokenizerFast
 
 __version__ = "0.1.0"
 
@@ -47,4 +48,7 @@ __all__ = [
     "ConvBertForMultipleChoice",
     "ConvBertForTokenClassification",
     "ConvBertForQuestionAnswering",
+    "ConvBertTokenizer",
+    "ConvBertTokenizerFast",
+    "BatchEncoding",
 ]
