@@ -124,6 +124,10 @@ def _download(repo_id: str, revision: str, cache_dir: Path, required, weights, o
         f"{sorted(p.name for p in snapshot.iterdir())}")
 
 
+# Checkpoints shipped inside the package, loadable by name with no network.
+EMBEDDED = {"minconvbert/nano": Path(__file__).resolve().parents[1] / "checkpoints" / "nano"}
+
+
 def resolve_checkpoint(name_or_path: str | os.PathLike, *, revision: str | None = None,
                        cache_dir: str | os.PathLike | None = None, required: Sequence[str] = ("config.json",),
                        weights: bool = True, download: bool = True,
@@ -134,6 +138,7 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, *, revision: str | None 
     (a tokenizer asks for ("vocab.txt",)); weights: whether it must also hold a weights file.
     download=False never touches the network. environ: stands in for os.environ (tests).
     A directory given by path is returned as is, whatever it holds: the caller reports what is missing.
+    Names in EMBEDDED ("minconvbert/nano") are the checkpoints shipped inside the package.
     """
     env = os.environ if environ is None else environ
     if not str(name_or_path):
@@ -141,6 +146,11 @@ def resolve_checkpoint(name_or_path: str | os.PathLike, *, revision: str | None 
     path = Path(name_or_path).expanduser()
     if path.is_dir():
         return path
+    if str(name_or_path) in EMBEDDED:
+        if not EMBEDDED[str(name_or_path)].is_dir():
+            raise CheckpointNotFoundError(f"the embedded checkpoint {str(name_or_path)!r} is missing from the "
+                                          f"installed package (expected at {EMBEDDED[str(name_or_path)]})")
+        return EMBEDDED[str(name_or_path)]
     name = str(name_or_path)
     if path.exists():
         raise NotADirectoryError(f"checkpoint {name!r} is a file; pass the directory that holds it")

@@ -569,14 +569,14 @@ class TokenizerBase:
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
-        """Load from a folder holding vocab.txt (and optionally tokenizer_config.json, special_tokens_map.json).
+        """Load from a folder holding vocab.txt (and optionally tokenizer_config.json, special_tokens_map.json),
+        an embedded name ("minconvbert/nano") or a hub id (resolved as for the models).
 
         Keyword arguments override what the folder's files say (e.g. do_lower_case=False).
         """
-        path = os.fspath(pretrained_model_name_or_path)
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f"pretrained_model_name_or_path: {path!r} is not a directory (loading from a "
-                                    "model hub is not supported: download the folder first)")
+        from minconvbert.io.hub import resolve_checkpoint
+
+        path = os.fspath(resolve_checkpoint(pretrained_model_name_or_path, required=(VOCAB_FILE,), weights=False))
         vocab_file = os.path.join(path, VOCAB_FILE)
         if not os.path.isfile(vocab_file):
             raise FileNotFoundError(f"pretrained_model_name_or_path: {path!r} holds no {VOCAB_FILE}")

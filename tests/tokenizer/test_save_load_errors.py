@@ -74,7 +74,7 @@ def test_bad_vocab_and_special_tokens(cls, tmp_path, bert_vocab_file):
         cls(tmp_path / "nope.txt")
     with pytest.raises(FileNotFoundError, match="holds no vocab.txt"):
         cls.from_pretrained(tmp_path)
-    with pytest.raises(FileNotFoundError, match="not a directory"):
+    with pytest.raises(FileNotFoundError, match="no such directory"):
         cls.from_pretrained(tmp_path / "missing-folder")
     with pytest.raises(ValueError, match="vocab_file: a path"):
         cls(None)

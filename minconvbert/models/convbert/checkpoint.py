@@ -16,19 +16,10 @@ from minconvbert.io import atomic, checkpoint_files, hub
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.weights import to_checkpoint_names, to_model_names
 
-__all__ = ["load_pretrained", "load_weights_into", "save_pretrained", "resolve", "EMBEDDED"]
-
-# Checkpoints shipped inside the package, loadable by name without network.
-EMBEDDED = {"minconvbert/nano": Path(__file__).resolve().parents[2] / "checkpoints" / "nano"}
-
+__all__ = ["load_pretrained", "load_weights_into", "save_pretrained", "resolve"]
 
 def resolve(name_or_path, revision=None) -> Path:
     """A local checkpoint directory for a path, an embedded name ("minconvbert/nano") or a hub id."""
-    if str(name_or_path) in EMBEDDED and not Path(name_or_path).is_dir():
-        path = EMBEDDED[str(name_or_path)]
-        if not path.is_dir():
-            raise FileNotFoundError(f"the embedded checkpoint {name_or_path!r} is not installed at {path}")
-        return path
     return hub.resolve_checkpoint(name_or_path, revision=revision)
 
 
