@@ -2,7 +2,8 @@
 
 1. Split the text into words with the same basic tokenizer the WordPiece tokenizers use, and count them.
 2. Spell each word as symbols: its first character, then "##c" for each following character
-   ("code" -> c ##o ##d ##e). The vocabulary starts as the special tokens plus every symbol seen.
+   ("code" -> c ##o ##d ##e). The vocabulary starts as the special tokens plus every character of
+   the alphabet in both forms (c and ##c), so any word made of known characters can be spelled.
 3. Repeatedly merge the most frequent adjacent pair of symbols across the word counts
    (c + ##o -> co; ##d + ##e -> ##de), adding the merged symbol, until the vocabulary is full.
    (As the `tokenizers` library's WordPiece trainer, pairs are chosen by frequency, BPE-style; the
@@ -56,14 +57,9 @@ def train_wordpiece(texts, vocab_size: int, basic_tokenizer, min_frequency: int 
     alphabet = {c for c, _ in sorted(char_counts.items(), key=lambda kv: (-kv[1], kv[0]))[:limit_alphabet]}
     words = [(_spell(w, prefix), n) for w, n in sorted(counts.items()) if set(w) <= alphabet]
 
-    vocab = list(special_tokens)
+    # every character of the alphabet, alone and as a continuation: any word made of them can be spelled
+    vocab = list(special_tokens) + sorted({form for c in alphabet for form in (c, prefix + c)} - set(special_tokens))
     known = set(vocab)
-    for symbols, _ in words:
-        for s in symbols:
-            if s not in known:
-                known.add(s)
-                vocab.append(s)
-    vocab = vocab[: len(special_tokens)] + sorted(vocab[len(special_tokens):])  # deterministic order
 
     pair_counts = Counter()
     where = defaultdict(set)  # pair -> indices of the words that contain it
