@@ -203,6 +203,11 @@ class Tensor:
             for parent, parent_grad in zip(ctx.parents, input_grads):
                 if parent_grad is None or not parent.requires_grad:
                     continue
+                if parent_grad.shape != parent.data.shape:
+                    raise RuntimeError(
+                        f"backward: {type(ctx).__name__}.backward returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {parent.data.shape}"
+                    )
                 if parent_grad.dtype != parent.data.dtype:
                     parent_grad = parent_grad.astype(parent.data.dtype)
                 key = id(parent)

@@ -45,7 +45,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 
     for i in checked:
         inputs[i].grad = None
-        inputs[i].data = np.ascontiguousarray(inputs[i].data)  # so the flat view below perturbs it
+        inputs[i].data = np.array(inputs[i].data, order="C")  # a writable C-ordered copy: its flat view perturbs it
     out = fn(*inputs)
     if not isinstance(out, Tensor):
         raise TypeError(f"gradcheck: the function must return a Tensor, got {type(out).__name__}")

@@ -29,11 +29,14 @@ class MatMul(Function):
         # treat vectors as matrices: a (n,) as (1, n), b (n,) as (n, 1)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output is a scalar
+            g2 = g.reshape(1, 1)
+        elif a.ndim == 1:  # (..., m) seen as (..., 1, m)
+            g2 = np.expand_dims(g, -2)
+        elif b.ndim == 1:  # (..., n) seen as (..., n, 1)
+            g2 = np.expand_dims(g, -1)
+        else:
+            g2 = g
         need_a, need_b = self.needs_input_grad
         grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if need_a else None
         grad_b = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
