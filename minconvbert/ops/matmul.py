@@ -54,10 +54,10 @@ class Linear(Function):
         if x.shape[-1:] != weight.shape[1:]:
             raise ValueError(f"linear: input of shape {x.shape} does not end in in_features={weight.shape[1]}")
         self.x, self.weight = x, weight
-        y = x.reshape(-1, x.shape[-1]) @ weight.T  # (N, out)
+        y = (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) @ weight.T  # (N, out)
         if bias is not None:
-            y = np.add(y, bias, out=y if y.dtype == np.result_type(y, bias) else None)
-        return y.reshape(*x.shape[:-1], weight.shape[0])
+            y = np.add(y, bias, out=y if y.dtype == bias.dtype else None)  # in place unless bias promotes
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, g):
         x, weight = self.x, self.weight

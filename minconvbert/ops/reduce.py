@@ -55,6 +55,8 @@ class Mean(Function):
         return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
 
     def backward(self, g):
+        if self.count == 0:  # nothing was averaged: the input is empty, and so is its gradient (no 1/0)
+            return (np.zeros(self.shape, dtype=g.dtype),)
         g = _expand_back(g, self.axes, self.keepdims) / self.count
         return (np.broadcast_to(g, self.shape),)
 

@@ -7,11 +7,14 @@ import weakref
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minconvbert as mcb
 from minconvbert import Tensor, no_grad
 from minconvbert import functional as F
 from minconvbert.backend import BACKENDS, backend, get_backend, kernels
+from minconvbert.tensor import _topological_order
 
 
 # ----- gradients add up over every use -------------------------------------------------------------------
@@ -69,6 +72,41 @@ def test_a_very_deep_graph_needs_no_recursion():
         y = y * 1.0
     y.backward()
     assert x.grad == 1.0
+
+
+@st.composite
+def _random_graphs(draw):
+    """A random DAG: each new node combines one or two earlier nodes (leaves or not) with an op."""
+    n_leaves = draw(st.integers(1, 3))
+    steps = draw(st.lists(st.tuples(st.sampled_from(["add", "mul", "tanh", "sub"]), st.integers(0, 100),
+                                    st.integers(0, 100)), min_size=1, max_size=12))
+    outputs = draw(st.lists(st.integers(0, 100), min_size=1, max_size=3))
+    return n_leaves, steps, outputs
+
+
+def _build(leaves, steps, outputs):
+    nodes = list(leaves)
+    for op, i, j in steps:
+        a, b = nodes[i % len(nodes)], nodes[j % len(nodes)]
+        nodes.append({"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b * 0.5,
+                      "tanh": lambda: a.tanh()}[op]())
+    return sum((nodes[k % len(nodes)] for k in outputs[1:]), nodes[outputs[0] % len(nodes)]).sum()
+
+
+@given(_random_graphs())
+def test_random_graphs_are_ordered_and_differentiated_correctly(graph):
+    n_leaves, steps, outputs = graph
+    rng = np.random.default_rng(0)
+    leaves = [Tensor(rng.standard_normal(3), requires_grad=True) for _ in range(n_leaves)]
+    loss = _build(leaves, steps, outputs)
+    order = _topological_order(loss)
+    position = {id(t): i for i, t in enumerate(order)}
+    assert len(position) == len(order) and order[-1] is loss  # each tensor once, the output last
+    for t in order:
+        for parent in (t._ctx.parents if t._ctx is not None else ()):
+            if parent.requires_grad:  # constants are not in the order
+                assert position[id(parent)] < position[id(t)]  # made-from before made
+    assert mcb.gradcheck(lambda *ls: _build(ls, steps, outputs), leaves)
 
 
 # ----- no_grad --------------------------------------------------------------------------------------------

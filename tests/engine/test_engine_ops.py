@@ -1,5 +1,7 @@
 """Semantics of individual operations beyond their gradients: masks, ignore_index, padding, dropout, dtypes."""
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -259,3 +261,44 @@ def test_sigmoid_does_not_overflow():
     with np.errstate(over="raise"):
         y = F.sigmoid(Tensor(np.array([-1000.0, 0.0, 1000.0], dtype=np.float32)))
     np.testing.assert_array_equal(y.data, [0.0, 0.5, 1.0])
+
+
+# ----- GELU in float32 (the kernel's fast erf) ---------------------------------------------------------------
+def test_float32_normal_cdf_is_within_float32_rounding_of_the_exact_value():
+    from minconvbert.kernels.reference import _normal_cdf
+
+    x = np.concatenate([np.linspace(-10, 10, 400_001), [0.0, 1e-30, -1e-30, 1e30, -1e30, np.inf, -np.inf]])
+    x32 = x.astype(np.float32)
+    exact = np.array([0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x32.astype(np.float64)])
+    ours = _normal_cdf(x32)
+    assert ours.dtype == np.float32
+    # the table interpolation is within 8e-9; rounding to float32 adds at most half a step (3e-8 near 1)
+    assert np.max(np.abs(ours - exact)) <= 3.8e-8
+    assert np.all(np.diff(ours[:400_001]) >= 0)  # monotone, like Phi
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(_normal_cdf(np.array([np.nan], dtype=np.float32))[0])  # nan in, nan out
+
+
+def test_float64_normal_cdf_uses_math_erf_exactly():
+    from minconvbert.kernels.reference import _normal_cdf
+
+    x = np.random.default_rng(0).standard_normal(1000) * 3
+    np.testing.assert_array_equal(_normal_cdf(x), [0.5 * (1 + math.erf(v / math.sqrt(2))) for v in x])
+
+
+def test_float32_gelu_matches_the_exact_value_and_torch():
+    x = np.linspace(-10, 10, 20_001).astype(np.float32)
+    x64 = x.astype(np.float64)
+    exact = x64 * 0.5 * (1 + np.array([math.erf(v / math.sqrt(2)) for v in x64]))
+    t = Tensor(x, requires_grad=True)
+    y = F.gelu(t)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.data, exact, rtol=1.2e-7, atol=5e-7)  # float32 rounding of x/2 (1 + erf)
+    torch = pytest.importorskip("torch")
+    tx = torch.from_numpy(x).requires_grad_()
+    ref = torch.nn.functional.gelu(tx)
+    np.testing.assert_allclose(y.data, ref.detach().numpy(), rtol=0, atol=1.5e-6)
+    y.sum().backward()
+    ref.sum().backward()
+    assert t.grad.dtype == np.float32
+    np.testing.assert_allclose(t.grad, tx.grad.numpy(), rtol=0, atol=5e-7)
