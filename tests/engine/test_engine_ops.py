@@ -193,6 +193,23 @@ def test_split_matches_numpy_pieces_and_handles_an_empty_axis():
     assert [p.shape for p in F.split(Tensor(np.zeros((0, 2))), 2)] == [(0, 2)]
 
 
+def test_integer_array_indexing_scatter_adds_repeated_indices():
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    y = x[np.array([0, 2, 0, 0])]  # row 0 picked three times
+    np.testing.assert_array_equal(y.data, x.data[[0, 2, 0, 0]])
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad, [[3.0, 3.0], [0.0, 0.0], [1.0, 1.0]])
+    z = Tensor(np.zeros(4), requires_grad=True)
+    (z[np.array([1, 1, 3])] * Tensor(np.array([1.0, 2.0, 5.0]))).sum().backward()
+    np.testing.assert_array_equal(z.grad, [0.0, 3.0, 0.0, 5.0])
+
+
+def test_basic_indexing_gradient_lands_in_place():
+    x = Tensor(np.zeros((3, 4)), requires_grad=True)
+    x[1:, ::2].sum().backward()
+    np.testing.assert_array_equal(x.grad, [[0, 0, 0, 0], [1, 0, 1, 0], [1, 0, 1, 0]])
+
+
 def test_squeeze_unsqueeze_and_reshape_with_an_int():
     x = Tensor(np.zeros((1, 3, 1)))
     assert x.squeeze().shape == (3,) and x.squeeze(0).shape == (3, 1) and x.squeeze(-1).shape == (1, 3)
