@@ -29,7 +29,7 @@ class Function:
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **options)
         if _tensor._grad_enabled:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple([t.requires_grad for t in inputs])  # (a list first: faster than a generator)
             if True in needs:
                 fn.parents = inputs
                 fn.needs_input_grad = needs

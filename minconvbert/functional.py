@@ -26,12 +26,17 @@ __all__ = [
 ]  # fmt: skip
 
 
-def as_tensor(x, like: Tensor | None = None) -> Tensor:
-    """`x` if it is a Tensor, else a constant Tensor; a Python number takes `like`'s dtype."""
+def as_tensor(x, like=None) -> Tensor:
+    """`x` if it is a Tensor, else a constant Tensor.
+
+    A number (Python or NumPy scalar) next to a Tensor `like` takes the dtype NumPy gives a Python
+    number there, so `x * 0.5` and `x / np.sqrt(d)` stay float32 for a float32 `x`.
+    """
     if isinstance(x, Tensor):
         return x
-    if like is not None and isinstance(x, (int, float, bool)):
-        return Tensor._make(np.asarray(x, dtype=np.result_type(like.data.dtype, x)), None)
+    if isinstance(like, Tensor) and isinstance(x, (int, float, bool, np.number, np.bool_)):
+        value = x.item() if isinstance(x, np.generic) else x
+        return Tensor._make(np.asarray(value, dtype=np.result_type(like.data.dtype, value)), None)
     return Tensor(x)
 
 
@@ -169,28 +174,33 @@ def matmul(a, b) -> Tensor:
 def linear(x, weight, bias=None) -> Tensor:
     """x @ weight^T + bias: x (..., in), weight (out, in), bias (out,) -> (..., out)."""
     if bias is None:
-        return _matmul.Linear.apply(as_tensor(x), weight)
-    return _matmul.Linear.apply(as_tensor(x), weight, bias)
+        return _matmul.Linear.apply(as_tensor(x), as_tensor(weight))
+    return _matmul.Linear.apply(as_tensor(x), as_tensor(weight), as_tensor(bias))
 
 
 # ----- shapes and indexing -----------------------------------------------------------------------
+def _as_tuple(shape) -> tuple:
+    return (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+
+
 def reshape(x, shape) -> Tensor:
-    return movement.Reshape.apply(as_tensor(x), shape=tuple(shape))
+    return movement.Reshape.apply(as_tensor(x), shape=_as_tuple(shape))
 
 
 def permute(x, axes) -> Tensor:
-    return movement.Permute.apply(as_tensor(x), axes=tuple(axes))
+    return movement.Permute.apply(as_tensor(x), axes=_as_tuple(axes))
 
 
 def swapaxes(x, axis0: int, axis1: int) -> Tensor:
     x = as_tensor(x)
     axes = list(range(x.ndim))
-    axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
+    i, j = reduce.normalize_axis(axis0, x.ndim, "swapaxes"), reduce.normalize_axis(axis1, x.ndim, "swapaxes")
+    axes[i], axes[j] = axes[j], axes[i]
     return permute(x, axes)
 
 
 def expand(x, shape) -> Tensor:
-    return movement.Expand.apply(as_tensor(x), shape=tuple(shape))
+    return movement.Expand.apply(as_tensor(x), shape=_as_tuple(shape))
 
 
 def squeeze(x, axis=None) -> Tensor:
@@ -207,7 +217,7 @@ def unsqueeze(x, axis: int) -> Tensor:
     """Insert a size-1 axis at `axis`."""
     x = as_tensor(x)
     shape = list(x.shape)
-    shape.insert(axis % (x.ndim + 1), 1)
+    shape.insert(reduce.normalize_axis(axis, x.ndim + 1, "unsqueeze"), 1)
     return reshape(x, shape)
 
 
@@ -222,12 +232,17 @@ def stack(tensors, axis: int = 0) -> Tensor:
 def split(x, split_size, axis: int = 0) -> list:
     """Pieces of `x` along `axis`: of `split_size` each (the last may be shorter), or of the listed sizes."""
     x = as_tensor(x)
+    axis = reduce.normalize_axis(axis, x.ndim, "split")
     length = x.shape[axis]
-    sizes = [split_size] * -(-length // split_size) if isinstance(split_size, int) else list(split_size)
-    if isinstance(split_size, int):
-        sizes[-1] = length - split_size * (len(sizes) - 1)
-    if builtins.sum(sizes) != length:
-        raise ValueError(f"split: sizes {sizes} do not add up to {length}, the length of axis {axis}")
+    if isinstance(split_size, (int, np.integer)):
+        if split_size < 1:
+            raise ValueError(f"split: split_size must be a positive integer, got {split_size}")
+        count = builtins.max(1, -(-length // split_size))  # an empty axis still gives one (empty) piece
+        sizes = [split_size] * (count - 1) + [length - split_size * (count - 1)]
+    else:
+        sizes = [int(s) for s in split_size]
+    if builtins.sum(sizes) != length or builtins.min(sizes, default=0) < 0:
+        raise ValueError(f"split: sizes {sizes} must be >= 0 and add up to {length}, the length of axis {axis}")
     pieces, start = [], 0
     for size in sizes:
         index = [slice(None)] * x.ndim
@@ -249,6 +264,7 @@ def getitem(x, index) -> Tensor:
 # ----- layers ------------------------------------------------------------------------------------
 def embedding(ids, weight, padding_idx=None) -> Tensor:
     """weight[ids]: ids (...) integers in [0, V), weight (V, D) -> (..., D)."""
+    weight = as_tensor(weight)
     ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
@@ -260,7 +276,7 @@ def embedding(ids, weight, padding_idx=None) -> Tensor:
 
 def layer_norm(x, weight, bias, eps: float = 1e-5) -> Tensor:
     """Normalise over the last axis, then scale by weight and shift by bias."""
-    return norm.LayerNorm.apply(as_tensor(x), weight, bias, eps=eps)
+    return norm.LayerNorm.apply(as_tensor(x), as_tensor(weight), as_tensor(bias), eps=eps)
 
 
 def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:

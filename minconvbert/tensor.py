@@ -185,7 +185,7 @@ class Tensor:
             if grad.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {grad.shape}, expected {self.shape}")
 
-        grads = {id(self): grad}
+        grads = {id(self): grad}  # the gradients on their way down, by tensor
         for node in reversed(_topological_order(self)):
             g = grads.pop(id(node), None)
             if g is None:  # no gradient reached it (an op passed None along this path)
@@ -194,19 +194,26 @@ class Tensor:
             if ctx is None:  # a leaf: accumulate
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
-            if ctx.parents is None:
+            parents = ctx.parents
+            if parents is None:
                 raise RuntimeError(
                     f"backward: the graph through {type(ctx).__name__} was already freed by an earlier backward(); "
                     "call backward(retain_graph=True) the first time to go through it twice"
                 )
-            input_grads = ctx.backward(g)
-            for parent, parent_grad in zip(ctx.parents, input_grads):
+            for parent, parent_grad in zip(parents, ctx.backward(g)):
                 if parent_grad is None or not parent.requires_grad:
                     continue
-                if parent_grad.dtype != parent.data.dtype:
-                    parent_grad = parent_grad.astype(parent.data.dtype)
+                data = parent.data
+                if parent_grad.shape != data.shape:
+                    raise RuntimeError(
+                        f"backward: {type(ctx).__name__}.backward returned a gradient of shape {parent_grad.shape} "
+                        f"for an input of shape {data.shape}"
+                    )
+                if parent_grad.dtype != data.dtype:
+                    parent_grad = parent_grad.astype(data.dtype)
                 key = id(parent)
-                grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+                previous = grads.get(key)  # a tensor used more than once: its gradients add up
+                grads[key] = parent_grad if previous is None else previous + parent_grad
             if not retain_graph:
                 ctx.release()
 
@@ -360,11 +367,17 @@ def _topological_order(root: Tensor) -> list:
         if id(node) in visited:
             continue
         visited.add(id(node))
-        stack.append((node, True))
         ctx = node._ctx
-        if ctx is not None and ctx.parents is not None:
-            for parent in ctx.parents:
-                if parent.requires_grad and id(parent) not in visited:
+        if ctx is None or ctx.parents is None:  # a leaf (or a node freed earlier): nothing to wait for
+            order.append(node)
+            continue
+        stack.append((node, True))
+        for parent in ctx.parents:
+            if parent.requires_grad and id(parent) not in visited:
+                if parent._ctx is None:  # a leaf depends on nothing: its place can be now (a shortcut)
+                    visited.add(id(parent))
+                    order.append(parent)
+                else:
                     stack.append((parent, False))
     return order
 

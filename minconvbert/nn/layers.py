@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from minconvbert import functional as F
+from minconvbert import random as _random
 from minconvbert.nn import init
 from minconvbert.nn.module import Module, Parameter
 
@@ -32,6 +33,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float32):
         super().__init__()
+        rng = _random.resolve(rng)  # one stream for weight and bias (an int seed would restart it for each)
         self.in_features, self.out_features = in_features, out_features
         bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
         self.weight = init.uniform_(_empty(out_features, in_features, dtype=dtype), -bound, bound, rng)
@@ -68,11 +70,16 @@ class Embedding(Module):
 
 
 class LayerNorm(Module):
-    """Normalise the last axis to zero mean, unit variance, then y = x_hat * weight + bias."""
+    """Normalise the last axis to zero mean, unit variance, then y = x_hat * weight + bias.
 
-    def __init__(self, normalized_shape: int, eps: float = 1e-5, dtype=np.float32):
+    `normalized_shape` is the last axis' size N (an int, or (N,) as PyTorch also accepts).
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, dtype=np.float32):
         super().__init__()
-        self.normalized_shape, self.eps = normalized_shape, eps
+        if isinstance(normalized_shape, (tuple, list)):  # PyTorch also takes (N,); only the last axis is normalised
+            (normalized_shape,) = normalized_shape
+        self.normalized_shape, self.eps = int(normalized_shape), eps
         self.weight = Parameter(np.ones(normalized_shape, dtype=dtype))
         self.bias = Parameter(np.zeros(normalized_shape, dtype=dtype))
 
@@ -90,7 +97,9 @@ class Dropout(Module):
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p, self.rng = p, rng
+        # an int seed becomes one generator here, so that each call draws a new mask;
+        # None stays None: each call uses the package's default generator (see manual_seed)
+        self.p, self.rng = p, np.random.default_rng(rng) if isinstance(rng, (int, np.integer)) else rng
 
     def forward(self, x):
         return F.dropout(x, self.p, self.training, self.rng)
@@ -131,6 +140,7 @@ class SeparableConv1D(Module):
         self.depthwise = _Conv1dWeight(input_filters, 1, kernel_size, dtype=dtype)
         self.pointwise = _Conv1dWeight(output_filters, input_filters, 1, dtype=dtype)
         self.bias = _empty(output_filters, 1, dtype=dtype)
+        rng = _random.resolve(rng)  # one stream for both weights
         init.normal_(self.depthwise.weight, std, rng=rng)
         init.normal_(self.pointwise.weight, std, rng=rng)
 

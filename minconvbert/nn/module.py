@@ -40,16 +40,22 @@ class Module:
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
-        # re-assigning a registered name keeps its place in the order (as in PyTorch)
+        params, modules = self._parameters, self._modules
+        # Re-assigning a name keeps its place in the order, as in PyTorch; None keeps the slot empty.
         if isinstance(value, Parameter):
-            self._modules.pop(name, None)
-            self._parameters[name] = value
+            modules.pop(name, None)
+            params[name] = value
         elif isinstance(value, Module):
-            self._parameters.pop(name, None)
-            self._modules[name] = value
-        else:
-            self._parameters.pop(name, None)
-            self._modules.pop(name, None)
+            params.pop(name, None)
+            modules[name] = value
+        elif name in params or name in modules:
+            if value is not None:
+                kind = "Parameter" if name in params else "Module"
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to {name!r}, "
+                    f"which holds a {kind} (assign a {kind} or None)"
+                )
+            (params if name in params else modules)[name] = None
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
@@ -64,31 +70,38 @@ class Module:
         return self.forward(*args, **kwargs)
 
     # ----- walking the tree --------------------------------------------------------------------
-    def named_modules(self, prefix: str = ""):
-        """(dotted name, module) for this module and every descendant, depth first; each module once."""
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True):
+        """(dotted name, module) for this module and every descendant, depth first in registration order;
+        a module registered under two names appears once (under its first) unless `remove_duplicate` is False.
+        """
         seen = set()
         stack = [(prefix, self)]
         while stack:
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items() if m is not None]
             stack.extend(reversed(children))
 
     def modules(self):
         return (m for _, m in self.named_modules())
 
+    def named_children(self):
+        return ((n, m) for n, m in self._modules.items() if m is not None)
+
     def children(self):
-        return iter(self._modules.values())
+        return (m for _, m in self.named_children())
 
     def named_parameters(self, prefix: str = "", remove_duplicate: bool = True):
-        """(dotted name, Parameter) pairs; a tied Parameter appears once, under its first name."""
+        """(dotted name, Parameter) pairs; a tied Parameter appears once, under its first name
+        (every name, and every name of a shared module, with remove_duplicate=False, as in a state dict).
+        """
         seen = set()
-        for module_name, module in self.named_modules(prefix):
+        for module_name, module in self.named_modules(prefix, remove_duplicate):
             for name, param in module._parameters.items():
-                if remove_duplicate and id(param) in seen:
+                if param is None or (remove_duplicate and id(param) in seen):
                     continue
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
@@ -172,7 +185,7 @@ class Module:
 
     def __repr__(self) -> str:
         lines = []
-        for name, module in self._modules.items():
+        for name, module in self.named_children():
             child = repr(module).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child}")
         head = f"{type(self).__name__}({self.extra_repr()}"
@@ -189,6 +202,11 @@ class ModuleList(Module):
 
     def append(self, module: Module) -> "ModuleList":
         setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules) -> "ModuleList":
+        for module in modules:
+            self.append(module)
         return self
 
     def __getitem__(self, index):

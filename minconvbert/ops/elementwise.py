@@ -103,6 +103,8 @@ class Pow(Function):
         return x**exponent
 
     def backward(self, g):
+        if self.p == 0:  # x ** 0 is constant; p * x ** -1 would give 0 * inf = nan at x = 0
+            return (np.zeros_like(g),)
         return (g * self.p * self.x ** (self.p - 1),)
 
 

@@ -41,6 +41,8 @@ class CrossEntropy(Function):
 
     def backward(self, g):
         grad = np.exp(self.log_probs)
+        if self.count == 0:  # every target ignored: the loss is nan, but nothing depends on the logits
+            return (np.zeros_like(grad),)
         grad[np.arange(len(self.safe)), self.safe] -= 1.0
         grad *= (self.keep * (g / self.count))[:, None]
         return (grad.astype(self.log_probs.dtype, copy=False),)

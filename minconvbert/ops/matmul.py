@@ -29,11 +29,14 @@ class MatMul(Function):
         # treat vectors as matrices: a (n,) as (1, n), b (n,) as (n, 1)
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: the output is a scalar
+            g2 = g.reshape(1, 1)
+        elif a.ndim == 1:  # (..., m) seen as (..., 1, m)
+            g2 = np.expand_dims(g, -2)
+        elif b.ndim == 1:  # (..., n) seen as (..., n, 1)
+            g2 = np.expand_dims(g, -1)
+        else:
+            g2 = g
         need_a, need_b = self.needs_input_grad
         grad_a = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(a.shape) if need_a else None
         grad_b = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(b.shape) if need_b else None
@@ -51,10 +54,10 @@ class Linear(Function):
         if x.shape[-1:] != weight.shape[1:]:
             raise ValueError(f"linear: input of shape {x.shape} does not end in in_features={weight.shape[1]}")
         self.x, self.weight = x, weight
-        y = x.reshape(-1, x.shape[-1]) @ weight.T  # (N, out)
+        y = (x if x.ndim == 2 else x.reshape(-1, x.shape[-1])) @ weight.T  # (N, out)
         if bias is not None:
-            y = np.add(y, bias, out=y if y.dtype == np.result_type(y, bias) else None)
-        return y.reshape(*x.shape[:-1], weight.shape[0])
+            y = np.add(y, bias, out=y if y.dtype == bias.dtype else None)  # in place unless bias promotes
+        return y if x.ndim == 2 else y.reshape(*x.shape[:-1], weight.shape[0])
 
     def backward(self, g):
         x, weight = self.x, self.weight

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from minconvbert.function import Function, unbroadcast
+from minconvbert.ops.reduce import normalize_axis
 
 
 class Reshape(Function):
@@ -29,13 +30,14 @@ class Permute(Function):
     """y = x with its axes reordered: y.shape[i] = x.shape[axes[i]]."""
 
     def forward(self, x, axes):
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        in_range = all(isinstance(a, (int, np.integer)) and -x.ndim <= a < x.ndim for a in axes)
+        if not in_range or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
             raise ValueError(f"permute: {tuple(axes)} is not a permutation of the {x.ndim} axes of shape {x.shape}")
-        self.axes = tuple(axes)
+        self.axes = tuple(int(a) % x.ndim for a in axes)
         return x.transpose(self.axes)
 
     def backward(self, g):
-        return (g.transpose(np.argsort([a % g.ndim for a in self.axes])),)
+        return (g.transpose(np.argsort(self.axes)),)
 
 
 class Expand(Function):
@@ -46,6 +48,8 @@ class Expand(Function):
         lead = len(shape) - x.ndim
         if lead < 0:
             raise ValueError(f"expand: cannot expand shape {x.shape} to fewer dimensions {tuple(shape)}")
+        if -1 in shape[:lead]:
+            raise ValueError(f"expand: -1 (keep the size) is not allowed for a new leading axis, got {tuple(shape)}")
         target = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
         try:
             return np.broadcast_to(x, target)
@@ -87,12 +91,14 @@ class Concatenate(Function):
     def forward(self, *arrays, axis=0):
         if not arrays:
             raise ValueError("concatenate: needs at least one tensor")
-        self.axis = axis
-        self.boundaries = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        if any(a.ndim != arrays[0].ndim for a in arrays) or arrays[0].ndim == 0:
+            raise ValueError(f"concatenate: needs tensors with the same number (>= 1) of dimensions, got {shapes}")
+        self.axis = normalize_axis(axis, arrays[0].ndim, "concatenate")
+        self.boundaries = np.cumsum([a.shape[self.axis] for a in arrays])[:-1]
         try:
-            return np.concatenate(arrays, axis=axis)
+            return np.concatenate(arrays, axis=self.axis)
         except ValueError:
-            shapes = ", ".join(str(a.shape) for a in arrays)
             raise ValueError(f"concatenate: shapes {shapes} differ outside axis {axis}") from None
 
     def backward(self, g):
@@ -105,7 +111,7 @@ class Stack(Function):
     def forward(self, *arrays, axis=0):
         if not arrays:
             raise ValueError("stack: needs at least one tensor")
-        self.axis = axis
+        self.axis = normalize_axis(axis, arrays[0].ndim + 1, "stack")
         try:
             return np.stack(arrays, axis=axis)
         except ValueError:

@@ -7,17 +7,27 @@ import numpy as np
 from minconvbert.function import Function
 
 
+def normalize_axis(axis, ndim: int, name: str = "axis") -> int:
+    """`axis` (negatives count from the end) as an index in [0, ndim); a clear ValueError otherwise."""
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{name}: an axis must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}: axis {axis} is out of range for a tensor with {ndim} dimensions")
+    return int(axis) % ndim
+
+
 def normalize_axes(axis, ndim: int) -> tuple:
-    """`axis` (None, an int or a sequence; negatives allowed) as a sorted tuple of non-negative axes."""
+    """`axis` (None, an int or a sequence; negatives allowed) as a sorted tuple of non-negative axes.
+
+    A 0-d tensor accepts axis 0 or -1 (as in PyTorch) and has no axis to reduce.
+    """
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(sorted(set(out)))
+    out = [normalize_axis(a, max(ndim, 1)) for a in axes]
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis} names the same axis twice")
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_back(g, axes, keepdims):
@@ -45,6 +55,8 @@ class Mean(Function):
         return np.asarray(x.mean(axis=self.axes, keepdims=keepdims))
 
     def backward(self, g):
+        if self.count == 0:  # nothing was averaged: the input is empty, and so is its gradient (no 1/0)
+            return (np.zeros(self.shape, dtype=g.dtype),)
         g = _expand_back(g, self.axes, self.keepdims) / self.count
         return (np.broadcast_to(g, self.shape),)
 
@@ -54,8 +66,8 @@ class Max(Function):
 
     def forward(self, x, axis=None, keepdims=False):
         self.axes, self.keepdims = normalize_axes(axis, x.ndim), keepdims
-        if x.size == 0:
-            raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
+        if any(x.shape[a] == 0 for a in self.axes):
+            raise ValueError(f"max: cannot take the maximum over an axis of length 0 (shape {x.shape}, axis {axis})")
         y = x.max(axis=self.axes, keepdims=True)
         is_max = x == y
         self.share = is_max / is_max.sum(axis=self.axes, keepdims=True)

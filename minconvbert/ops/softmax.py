@@ -7,6 +7,7 @@ import numpy as np
 from minconvbert.backend import kernels
 from minconvbert.function import Function
 from minconvbert.ops.elementwise import require_float
+from minconvbert.ops.reduce import normalize_axis
 
 
 class Softmax(Function):
@@ -14,7 +15,13 @@ class Softmax(Function):
 
     def forward(self, x, axis=-1, mask=None):
         require_float("softmax", x)
-        self.last = axis in (-1, x.ndim - 1)
+        axis = normalize_axis(axis, max(x.ndim, 1), "softmax")  # a 0-d tensor accepts axis 0 or -1
+        if mask is not None and np.broadcast_shapes(np.shape(mask), x.shape) != x.shape:
+            raise ValueError(f"softmax: mask of shape {np.shape(mask)} does not broadcast to the input's {x.shape}")
+        self.trivial = x.ndim == 0 or x.size == 0
+        if self.trivial:  # one value (softmax 1) or none: nothing to normalise, no gradient
+            return np.ones_like(x)
+        self.last = axis == x.ndim - 1
         if not self.last:
             if mask is not None:
                 raise ValueError("softmax: a mask is supported only along the last axis")
@@ -26,6 +33,8 @@ class Softmax(Function):
         return self.y if self.last else np.moveaxis(self.y, -1, axis)
 
     def backward(self, g):
+        if self.trivial:
+            return (np.zeros_like(g),)
         if self.last:
             return (kernels().softmax_backward(self.y, g),)
         grad = kernels().softmax_backward(self.y, np.moveaxis(g, self.axis, -1))
@@ -37,10 +46,16 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis=-1):
         require_float("log_softmax", x)
+        axis = normalize_axis(axis, max(x.ndim, 1), "log_softmax")  # a 0-d tensor accepts axis 0 or -1
+        self.trivial = x.ndim == 0 or x.size == 0
+        if self.trivial:  # one value (log softmax 0) or none: no gradient
+            return np.zeros_like(x)
         self.axis = axis
         shifted = x - x.max(axis=axis, keepdims=True)
         self.y = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
         return self.y
 
     def backward(self, g):
+        if self.trivial:
+            return (np.zeros_like(g),)
         return (g - np.exp(self.y) * g.sum(axis=self.axis, keepdims=True),)
