@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from minconvbert.tensor import Tensor
 
-__all__ = ["new_figure", "finish", "layer_maps", "check_head", "token_labels", "tick_fontsize", "set_token_ticks"]
+__all__ = ["new_figure", "finish", "layer_maps", "check_head", "token_labels", "token_ticks", "set_token_ticks"]
 
 # which model flag records which field (for the error message when a field is missing)
 _FLAGS = {"attentions": "output_attentions=True", "conv_kernels": "output_conv_kernels=True"}
@@ -95,15 +95,24 @@ def token_labels(tokens, length: int) -> list:
     return tokens
 
 
-def tick_fontsize(length: int, inches: float) -> float:
-    """A font size (points) at which `length` labels fit side by side in `inches`, between 4 and 10."""
-    return float(np.clip(0.8 * 72 * inches / max(length, 1), 4, 10))
+def token_ticks(length: int, inches: float) -> tuple:
+    """(font size in points, step): every step-th of `length` labels fits side by side in `inches`.
+
+    The font shrinks from 10 to 5 points as the labels get more; below 5 points only every
+    step-th position is labelled instead (a long sequence shows every 2nd, 3rd, ... token).
+    """
+    fitting = 0.8 * 72 * inches  # points available, with a little air between labels
+    size = fitting / max(length, 1)
+    if size >= 5:
+        return float(min(size, 10)), 1
+    return 5.0, int(np.ceil(length / (fitting / 5)))
 
 
-def set_token_ticks(ax, labels, x: bool = True, y: bool = True, fontsize: float = 8) -> None:
-    """Label the matrix's columns (x, rotated) and rows (y) with the tokens, one tick per position."""
-    positions = np.arange(len(labels))
+def set_token_ticks(ax, labels, x: bool = True, y: bool = True, fontsize: float = 8, step: int = 1) -> None:
+    """Label the matrix's columns (x, rotated) and rows (y) with the tokens, every step-th position."""
+    positions = np.arange(0, len(labels), step)
+    shown = [labels[i] for i in positions]
     if x:
-        ax.set_xticks(positions, labels=labels, rotation=90, fontsize=fontsize)
+        ax.set_xticks(positions, labels=shown, rotation=90, fontsize=fontsize)
     if y:
-        ax.set_yticks(positions, labels=labels, fontsize=fontsize)
+        ax.set_yticks(positions, labels=shown, fontsize=fontsize)

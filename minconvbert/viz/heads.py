@@ -23,7 +23,7 @@ from minconvbert.viz.common import (
     layer_maps,
     new_figure,
     set_token_ticks,
-    tick_fontsize,
+    token_ticks,
     token_labels,
 )
 
@@ -42,14 +42,15 @@ def _side(length: int) -> float:
     return float(np.clip(0.2 * length + 2.2, 4.0, 14.0))
 
 
-def _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, fontsize, x_ticks=True, y_ticks=True):
-    """Draw a (T, T) matrix (rows top to bottom) with token ticks; return the AxesImage."""
+def _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, ticks, x_ticks=True, y_ticks=True):
+    """Draw a (T, T) matrix (rows top to bottom) with token ticks (ticks = (font size, step)); return the image."""
     image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap=cmap, interpolation="nearest", aspect="equal")
-    set_token_ticks(ax, labels, x=x_ticks, y=y_ticks, fontsize=fontsize)
+    fontsize, step = ticks
+    set_token_ticks(ax, labels, x=x_ticks, y=y_ticks, fontsize=fontsize, step=step)
     if not x_ticks:
-        ax.set_xticks(np.arange(len(labels)), labels=[])
+        ax.set_xticks(np.arange(0, len(labels), step), labels=[])
     if not y_ticks:
-        ax.set_yticks(np.arange(len(labels)), labels=[])
+        ax.set_yticks(np.arange(0, len(labels), step), labels=[])
     return image
 
 
@@ -77,7 +78,7 @@ def _single(matrix, labels, title, vmin, vmax, cmap, figsize, dpi, ax):
     else:
         fig = ax.figure
     inches = ax.get_position().width * fig.get_figwidth()
-    image = _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, tick_fontsize(length, inches))
+    image = _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, token_ticks(length, inches))
     ax.set_xlabel("key position (column)")
     ax.set_ylabel("query position (row)")
     ax.set_title(title)
@@ -147,12 +148,12 @@ def layer_overview(outputs, layer: int, tokens=None, example: int = 0, *, vmin: 
     side = panel_size if panel_size is not None else float(np.clip(0.13 * length + 1.2, 2.2, 6.0))
     fig = new_figure((side * heads + 1.2, 2 * side + 0.6), dpi)
     axes = fig.subplots(2, heads, squeeze=False)
-    fontsize = tick_fontsize(length, 0.8 * side)
+    ticks = token_ticks(length, 0.8 * side)
     rows = (("attention", attentions), ("conv", kernels_to_matrix(kernels)))
     for row, (kind, matrices) in enumerate(rows):
         for head in range(heads):
             ax = axes[row, head]
-            image = _draw_matrix(ax, matrices[head], labels, vmin, vmax, cmap, fontsize,
+            image = _draw_matrix(ax, matrices[head], labels, vmin, vmax, cmap, ticks,
                                  x_ticks=(row == 1), y_ticks=(head == 0))
             if kind == "conv" and show_band:
                 _outline_band(ax, length, kernel_size)

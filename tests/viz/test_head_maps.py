@@ -104,3 +104,18 @@ def test_head_map_errors(model_output, tokens):
         attention_map(np.ones((3, 4, 4)), 0, 0)
     with pytest.raises(FileNotFoundError, match="path"):
         attention_map(model_output, 0, 0, path="/nonexistent-dir/x.png")
+
+
+def test_long_sequences_label_every_nth_token():
+    T = 150
+    rng = np.random.default_rng(0)
+    probs = rng.random((1, 1, 1, T, T))
+    probs /= probs.sum(-1, keepdims=True)  # (L=1, B=1, H=1, T, T)
+    tokens = [f"w{i}" for i in range(T)]
+    ax = attention_map(probs, 0, 0, tokens).axes[0]
+    shown = tick_texts(ax.get_xticklabels())
+    step = len(tokens) // len(shown) + (len(tokens) % len(shown) > 0)
+    assert 1 < step and shown == tokens[::step]
+    assert min(label.get_fontsize() for label in ax.get_xticklabels()) >= 5
+    short = attention_map(probs[..., :20, :20], 0, 0, tokens[:20]).axes[0]
+    assert tick_texts(short.get_yticklabels()) == tokens[:20]  # 20 tokens: every one
