@@ -17,7 +17,8 @@ KIND_COLORS = {"attention": "tab:blue", "conv": "tab:orange"}
 
 
 def _deltas(results) -> tuple:
-    """(attention (L, H), conv (L, H), base loss or None) from a HeadAblation or a {(kind, layer, head): change} dict."""
+    """(attention (L, H), conv (L, H), base loss or None) from a HeadAblation or a dict
+    {(kind, layer, head): change}; heads missing from the dict are NaN (no bar)."""
     if isinstance(results, HeadAblation):
         return np.asarray(results.attention, float), np.asarray(results.conv, float), results.base_loss
     if not isinstance(results, dict) or not results:

@@ -16,7 +16,11 @@ __all__ = ["training_curves", "smoothed"]
 
 
 def smoothed(values, weight: float) -> np.ndarray:
-    """Exponential moving average, bias-corrected: s_t = weight * s_{t-1} + (1 - weight) * v_t, divided by 1 - weight^t."""
+    """Bias-corrected exponential moving average: (T,) -> (T,).
+
+    m_t = weight * m_{t-1} + (1 - weight) * v_t with m_0 = 0, and s_t = m_t / (1 - weight^t), so the
+    first values are not pulled towards 0.
+    """
     values = np.asarray(values, dtype=float)
     out = np.empty_like(values)
     running = 0.0
