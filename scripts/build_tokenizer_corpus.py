@@ -18,15 +18,15 @@ inside a line survive.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
-import os
 import random
-import sysconfig
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from minconvbert.data.corpus import docstrings, stdlib_files  # noqa: E402
 
 __all__ = ["docstring_lines", "stress_lines", "build_corpus"]
-
-_SKIP_DIRS = {"site-packages", "test", "tests", "idlelib", "__pycache__", "lib2to3", "turtledemo", "tkinter"}
 
 PHRASES = [
     "Привет, мир! Как дела?", "Съешь же ещё этих мягких французских булок.", "Ελληνικά: ΟΔΟΣ, ΣΟΦΟΣ, σοφός.",
@@ -64,27 +64,16 @@ _SEPARATORS = [" ", " ", " ", "  ", "\t", "\n", "\r\n", "\u3000", "\xa0", "", "-
 
 def docstring_lines(limit: int | None = None) -> list[str]:
     """Distinct non-empty docstring lines of the standard library, in sorted file order."""
-    stdlib = sysconfig.get_paths()["stdlib"]
     lines, seen = [], set()
-    for root, dirs, files in os.walk(stdlib):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
-        for name in sorted(f for f in files if f.endswith(".py")):
-            try:
-                with open(os.path.join(root, name), encoding="utf-8") as f:
-                    tree = ast.parse(f.read())
-            except (SyntaxError, UnicodeDecodeError, ValueError, OSError):
-                continue
-            for node in ast.walk(tree):
-                if not isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
-                    continue
-                doc = ast.get_docstring(node, clean=True)
-                for line in (doc or "").splitlines():
-                    line = line.strip()
-                    if line and line not in seen:
-                        seen.add(line)
-                        lines.append(line)
-                        if limit is not None and len(lines) >= limit:
-                            return lines
+    for path in stdlib_files():
+        for doc in docstrings(path):
+            for line in doc.splitlines():
+                line = line.strip()
+                if line and line not in seen:
+                    seen.add(line)
+                    lines.append(line)
+                    if limit is not None and len(lines) >= limit:
+                        return lines
     return lines
 
 
