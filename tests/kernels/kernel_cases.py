@@ -1,10 +1,15 @@
-"""Shared pieces of the kernel tests: hypothesis strategies for shapes, seeded inputs, tolerances.
+"""Shared pieces of the kernel tests: hypothesis strategies, seeded inputs, tolerances, subprocesses.
 
 Shapes are drawn by hypothesis; values come from a NumPy generator seeded by a drawn integer, so
 every failing example is reproducible from hypothesis's report.
 """
 
 from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 from hypothesis import strategies as st
@@ -44,3 +49,16 @@ def assert_agree(fast, reference, dtype, scale=1.0, name="result"):
         fast.astype(np.float64), reference.astype(np.float64), rtol=tol, atol=tol * scale, equal_nan=True,
         err_msg=name,
     )  # fmt: skip
+
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+
+
+def run_python(code, **env):
+    """Run `code` in a new interpreter with the worktree importable; return the completed process."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
+    environment.update(env)
+    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
+                          timeout=300, cwd=ROOT)  # fmt: skip

@@ -2,28 +2,10 @@
 threading layer is chosen without overriding the user, calls from several threads are safe, and
 importing prints nothing. Each of these needs a fresh interpreter, so they run in subprocesses."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
-from kernel_cases import TOLERANCE, normal
+from kernel_cases import TOLERANCE, normal, run_python
 
 from minconvbert.kernels import fast
-
-ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-
-
-def run_python(code, **env):
-    """Run `code` in a new interpreter with the worktree importable; return the completed process."""
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("NUMBA_")}
-    environment.update(env)
-    environment["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(HERE)])
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environment,
-                          timeout=300, cwd=ROOT)  # fmt: skip
-
 
 def kernel_outputs(kernels, dtype):
     """Every kernel of module `kernels` on small seeded inputs (small: plain Python loops are slow)."""
