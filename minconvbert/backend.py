@@ -18,7 +18,7 @@ import importlib
 __all__ = ["backend", "kernels", "get_backend", "set_default_backend", "BACKENDS"]
 
 BACKENDS = {"numpy": "minconvbert.kernels.reference", "numba": "minconvbert.kernels.fast"}
-DEFAULT_BACKEND = "numpy"  # becomes "numba" once kernels/fast.py lands
+DEFAULT_BACKEND = "numba"
 
 _active = {"name": None, "module": None}
 
