@@ -22,6 +22,7 @@ from minconvbert import random as _random
 from minconvbert.models.convbert import ConvBertConfig, ConvBertForMaskedLM
 from minconvbert.models.convbert.pretraining import ConvBertForPreTraining
 from minconvbert.tensor import Tensor, no_grad
+from minconvbert.train.mlm import masked_lm_loss
 
 __all__ = ["ElectraPretraining", "ElectraOutput", "generator_config"]
 
@@ -74,11 +75,12 @@ class ElectraPretraining(nn.Module):
         masked = np.asarray(input_ids)
         labels = np.asarray(labels)
         selected = labels != -100  # (B, T)
-        generated = self.generator(input_ids=masked, attention_mask=attention_mask, token_type_ids=token_type_ids,
-                                   labels=labels)
+        batch = {"input_ids": masked, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
+                 "labels": labels}
+        generator_loss, _, generator_logits = masked_lm_loss(self.generator, batch, return_logits=True)
         original = np.where(selected, labels, masked)  # (B, T)
         with no_grad():  # sample replacements from the generator: Gumbel-max over its logits
-            logits = generated.logits.data[selected].astype(np.float64)  # (M, V)
+            logits = generator_logits.data.astype(np.float64)  # (M, V), the masked positions in row order
             gumbel = -np.log(-np.log(_random.default_generator().uniform(1e-9, 1.0, logits.shape)))
             sampled = (logits + gumbel).argmax(axis=-1)
         corrupted = original.copy()
@@ -86,10 +88,10 @@ class ElectraPretraining(nn.Module):
         replaced = (corrupted != original).astype(np.int64)  # (B, T)
         judged = self.discriminator(input_ids=corrupted, attention_mask=attention_mask,
                                     token_type_ids=token_type_ids, labels=replaced)
-        loss = generated.loss + self.discriminator_weight * judged.loss
+        loss = generator_loss + self.discriminator_weight * judged.loss
         active = np.asarray(attention_mask).astype(bool)
         predicted = judged.logits.data > 0
-        return ElectraOutput(loss=loss, generator_loss=generated.loss, discriminator_loss=judged.loss,
+        return ElectraOutput(loss=loss, generator_loss=generator_loss, discriminator_loss=judged.loss,
                              replaced_fraction=float(replaced[active].mean()),
                              discriminator_accuracy=float((predicted == replaced.astype(bool))[active].mean()))
 

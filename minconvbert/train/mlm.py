@@ -9,9 +9,29 @@ from __future__ import annotations
 
 import numpy as np
 
+from minconvbert import functional as F
 from minconvbert.tensor import no_grad
 
-__all__ = ["evaluate_mlm", "unigram_baseline"]
+__all__ = ["masked_lm_loss", "evaluate_mlm", "unigram_baseline"]
+
+
+def masked_lm_loss(model, batch: dict, return_logits: bool = False):
+    """The masked-LM loss of a ConvBertForMaskedLM computed at the masked positions only.
+
+    The same value as model(**batch).loss, but the prediction head and the (vocabulary-wide)
+    softmax run on the ~15% of positions that are scored instead of all of them: the head is most
+    of the training step's work otherwise. Returns (loss, number of real tokens), and the
+    (M, vocab) logits of the masked positions with return_logits=True.
+    """
+    labels = np.asarray(batch["labels"])
+    rows, cols = np.nonzero(labels != -100)
+    encoded = model.convbert(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
+                             token_type_ids=batch.get("token_type_ids"))
+    picked = encoded.last_hidden_state[rows, cols]  # (M, C)
+    logits = model.generator_lm_head(model.generator_predictions(picked))  # (M, vocab)
+    loss = F.cross_entropy(logits, labels[rows, cols])
+    tokens = int(np.asarray(batch.get("attention_mask", labels)).astype(bool).sum())
+    return (loss, tokens, logits) if return_logits else (loss, tokens)
 
 
 def evaluate_mlm(model, batches, steps) -> dict:

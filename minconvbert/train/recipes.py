@@ -26,7 +26,7 @@ from minconvbert.train.finetune import (
     module_classification_task,
 )
 from minconvbert.train.loop import train_loop
-from minconvbert.train.mlm import evaluate_mlm, unigram_baseline
+from minconvbert.train.mlm import evaluate_mlm, masked_lm_loss, unigram_baseline
 from minconvbert.train.wordpiece_trainer import train_wordpiece
 
 __all__ = ["prepare_corpus", "nano_config", "train_mlm", "pretrain", "finetune"]
@@ -102,8 +102,9 @@ def train_mlm(out_dir, steps=6000, batch_size=32, block_size=128, vocab_size=800
 
     started = time.perf_counter()
     history = train_loop(model, train_batches, optimizer, schedule, steps, out_dir / "checkpoints", seed=seed,
-                         evaluate=evaluate, eval_every=eval_every, checkpoint_every=checkpoint_every,
-                         progress=progress, tokenizer=tokenizer)
+                         compute_loss=lambda m, batch, step: masked_lm_loss(m, batch), evaluate=evaluate,
+                         eval_every=eval_every, checkpoint_every=checkpoint_every, progress=progress,
+                         tokenizer=tokenizer)
     elapsed = time.perf_counter() - started
     final = evaluate_mlm(model, validation_batches, VALIDATION_STEPS)
     baseline = unigram_baseline(train_blocks, validation_batches, VALIDATION_STEPS, tokenizer.vocab_size,

@@ -103,3 +103,21 @@ def test_a_failed_checkpoint_leaves_the_previous_one(tmp_path, monkeypatch):
     assert latest_checkpoint(tmp_path).name == "checkpoint-0000003"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-0000003", "latest"]
     ConvBertForMaskedLM.from_pretrained(latest_checkpoint(tmp_path), strict=True)
+
+
+def test_masked_lm_loss_equals_the_models_loss_and_gradients():
+    from minconvbert.train.mlm import masked_lm_loss
+
+    model, _, _ = _setup(dropout=0.0)
+    model.to(np.float64).eval()
+    batch = make_batch(3)
+    full = model(**batch).loss
+    full.backward()
+    expected = {n: p.grad.copy() for n, p in model.named_parameters()}
+    model.zero_grad()
+    loss, tokens = masked_lm_loss(model, batch)
+    loss.backward()
+    assert tokens == batch["attention_mask"].sum()
+    np.testing.assert_allclose(loss.item(), full.item(), rtol=1e-12)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(p.grad, expected[name], rtol=1e-9, atol=1e-12, err_msg=name)
