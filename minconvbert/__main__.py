@@ -7,10 +7,9 @@ import sys
 
 
 def _demo(args) -> int:
-    from minconvbert.demo import run_engine_demo
+    from minconvbert.demo import run_demo
 
-    run_engine_demo(seed=args.seed)
-    return 0
+    return run_demo(args.model, args.figure)
 
 
 def _convert(args) -> int:
@@ -95,8 +94,9 @@ def _training_options(parser, steps, lr, warmup, full=True):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m minconvbert", description="ConvBERT from scratch in NumPy.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="command")
-    demo = commands.add_parser("demo", help="build a tiny model, run forward + backward, check gradients")
-    demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo = commands.add_parser("demo", help="the nano model fills masks and shows its heads; gradient checks")
+    demo.add_argument("--model", default="minconvbert/nano", help="checkpoint (default: the embedded nano model)")
+    demo.add_argument("--figure", default="convbert_heads.png", help="where to write the heads figure (PNG)")
     demo.set_defaults(run=_demo)
     convert = commands.add_parser("convert", help="convert a pytorch_model.bin checkpoint directory to safetensors")
     convert.add_argument("source", help="directory holding pytorch_model.bin (or its shards) and config.json")

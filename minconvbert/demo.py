@@ -1,4 +1,10 @@
-"""The README's demo: build a tiny ConvBERT, run a forward and a backward pass, check gradients."""
+"""The README's main job: the embedded nano ConvBERT fills in masked words and shows its heads.
+
+1. load the nano checkpoint (trained by this project on Python's docstrings, shipped in the package);
+2. fill the [MASK] of a few sentences, top-5 predictions each;
+3. draw one layer's attention heads beside its dynamic-convolution heads to a PNG;
+4. gradient-check the engine on a tiny copy of the architecture (float64 finite differences).
+"""
 
 from __future__ import annotations
 
@@ -6,33 +12,24 @@ import time
 
 import numpy as np
 
-from minconvbert import functional as F
-from minconvbert.models.convbert import ConvBertConfig, ConvBertForMaskedLM
-from minconvbert.tensor import Tensor
-from minconvbert.testing import gradcheck
+SENTENCES = (
+    "Return a [MASK] of the list.",
+    "Raise a [MASK] if the file does not exist.",
+    "The default value is [MASK].",
+    "This function is deprecated and will be [MASK] in a future version.",
+    "Return True if the string is a valid [MASK] name.",
+)
 
 
-def run_engine_demo(seed: int = 0, out=print) -> None:
-    """Forward + backward through a tiny ConvBertForMaskedLM, then float64 gradient checks."""
+def gradient_check_summary(out=print, seed: int = 0) -> bool:
+    """Forward + backward through a micro ConvBertForMaskedLM in float64 and gradcheck every parameter."""
+    from minconvbert import functional as F
+    from minconvbert.models.convbert import ConvBertConfig, ConvBertForMaskedLM
+    from minconvbert.tensor import Tensor
+    from minconvbert.testing import gradcheck
+
     rng = np.random.default_rng(seed)
-    config = ConvBertConfig(vocab_size=100, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                            intermediate_size=64, embedding_size=16, max_position_embeddings=64, pad_token_id=0)
-    model = ConvBertForMaskedLM(config, rng=seed).eval()
-    ids = rng.integers(1, 100, (2, 12))
-    labels = np.where(rng.random((2, 12)) < 0.3, ids, -100)
-    start = time.perf_counter()
-    out_ = model(input_ids=ids, labels=labels, output_attentions=True, output_conv_kernels=True)
-    out_.loss.backward()
-    elapsed = time.perf_counter() - start
-    out(f"tiny ConvBertForMaskedLM: {model.num_parameters():,} parameters, "
-        f"{config.attention_heads} attention + {config.conv_heads} convolution heads per layer")
-    out(f"  forward + backward on input_ids {ids.shape}: loss {out_.loss.item():.4f} in {elapsed * 1000:.1f} ms")
-    out(f"  attentions[0] {out_.attentions[0].shape}, conv_kernels[0] {out_.conv_kernels[0].shape}")
-    norms = sorted(((float(np.linalg.norm(p.grad)), name) for name, p in model.named_parameters()), reverse=True)
-    for norm, name in norms[:3]:
-        out(f"  |grad| {norm:.3e}  {name}")
-
-    out("gradient checks (float64, central differences):")
+    results = {}
     checks = {
         "gelu": (lambda x: F.gelu(x), [(3, 5)]),
         "softmax + mask": (lambda x: F.softmax(x, mask=np.array([0.0, 0.0, -1e9, 0.0, 0.0])), [(3, 5)]),
@@ -42,14 +39,50 @@ def run_engine_demo(seed: int = 0, out=print) -> None:
     }
     for name, (fn, shapes) in checks.items():
         inputs = [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
-        ok = gradcheck(fn, inputs, raise_exception=False)
-        out(f"  {name:<18} {'ok' if ok else 'FAILED'}")
+        results[name] = gradcheck(fn, inputs, raise_exception=False)
     micro = ConvBertForMaskedLM(ConvBertConfig(vocab_size=12, hidden_size=8, num_hidden_layers=1,
                                                num_attention_heads=4, intermediate_size=8, embedding_size=4,
                                                max_position_embeddings=8, conv_kernel_size=3, pad_token_id=0),
                                 rng=seed).to(np.float64).eval()
-    micro_ids, micro_labels = np.array([[1, 5, 7, 2]]), np.array([[-100, 3, 9, -100]])
+    ids, labels = np.array([[1, 5, 7, 2]]), np.array([[-100, 3, 9, -100]])
     params = list(micro.parameters())
-    ok = gradcheck(lambda *_: micro(input_ids=micro_ids, labels=micro_labels).loss, params, raise_exception=False)
-    count = sum(p.size for p in params)
-    out(f"  {'whole micro model':<18} {'ok' if ok else 'FAILED'} ({count} parameters checked)")
+    results[f"whole micro model ({sum(p.size for p in params)} parameters)"] = gradcheck(
+        lambda *_: micro(input_ids=ids, labels=labels).loss, params, raise_exception=False)
+    out("gradient checks (float64, central differences): " + ", ".join(
+        f"{name} {'ok' if ok else 'FAILED'}" for name, ok in results.items()))
+    return all(results.values())
+
+
+def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads.png", out=print) -> int:
+    """The whole demo; returns 0 when every step worked."""
+    from minconvbert import viz
+    from minconvbert.analysis import mean_attention_distance, mean_kernel_distance
+    from minconvbert.inference import fill_mask
+    from minconvbert.models.convbert import ConvBertForMaskedLM
+    from minconvbert.tokenizer import ConvBertTokenizerFast
+
+    started = time.perf_counter()
+    model = ConvBertForMaskedLM.from_pretrained(model_name)
+    tokenizer = ConvBertTokenizerFast.from_pretrained(model_name)
+    config = model.config
+    out(f"{model_name}: ConvBertForMaskedLM, {model.num_parameters():,} parameters, {config.num_hidden_layers} "
+        f"layers x ({config.attention_heads} attention + {config.conv_heads} convolution heads), "
+        f"vocabulary {tokenizer.vocab_size}")
+    for sentence in SENTENCES:
+        predictions = fill_mask(model, tokenizer, sentence, top_k=5)[0]
+        out(f"  {sentence}\n      -> " + ", ".join(f"{token} {p:.2f}" for token, p in predictions))
+
+    text = "Return the number of items in the list, or zero if the list is empty."
+    encoded = tokenizer(text, return_tensors="np")
+    tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
+    outputs = model(input_ids=encoded["input_ids"], output_attentions=True, output_conv_kernels=True)
+    layer = config.num_hidden_layers - 1
+    viz.layer_overview(outputs, layer, tokens, path=figure)
+    attention = mean_attention_distance(outputs.attentions)  # (L, H)
+    convolution = mean_kernel_distance(outputs.conv_kernels)  # (L, H)
+    out(f"heads of layer {layer} drawn to {figure}: attention heads look on average "
+        f"{attention[layer].mean():.1f} tokens away, convolution heads {convolution[layer].mean():.1f} "
+        f"(their span is +-{config.conv_kernel_size // 2})")
+    ok = gradient_check_summary(out)
+    out(f"done in {time.perf_counter() - started:.1f} s")
+    return 0 if ok else 1

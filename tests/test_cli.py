@@ -8,11 +8,30 @@ import pytest
 from minconvbert.__main__ import main
 
 
-def test_demo_prints_a_passing_gradient_check_summary(capsys):
-    assert main(["demo"]) == 0
+def _tiny_checkpoint(path):
+    """A random tiny ConvBertForMaskedLM with a trained tokenizer, saved like the nano checkpoint."""
+    from minconvbert import ConvBertConfig, ConvBertForMaskedLM, ConvBertTokenizerFast
+    from minconvbert.demo import SENTENCES
+    from minconvbert.tokenizer.basic import BasicTokenizer
+    from minconvbert.train.wordpiece_trainer import train_wordpiece
+
+    vocab = train_wordpiece(list(SENTENCES) * 3, 200, BasicTokenizer())
+    path.mkdir()
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    ConvBertTokenizerFast(str(path / "vocab.txt")).save_pretrained(path)
+    config = ConvBertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
+                            intermediate_size=64, embedding_size=16, max_position_embeddings=64, pad_token_id=0)
+    ConvBertForMaskedLM(config, rng=0).save_pretrained(path)
+    return path
+
+
+def test_demo_fills_masks_draws_heads_and_checks_gradients(tmp_path, capsys):
+    model = _tiny_checkpoint(tmp_path / "model")
+    assert main(["demo", "--model", str(model), "--figure", str(tmp_path / "heads.png")]) == 0
     text = capsys.readouterr().out
-    assert "forward + backward" in text and "gradient checks" in text
-    assert "FAILED" not in text and text.count(" ok") >= 6
+    assert text.count("->") == 5 and "drawn to" in text
+    assert "gradient checks" in text and "FAILED" not in text and text.count(" ok") >= 6
+    assert (tmp_path / "heads.png").stat().st_size > 10_000
 
 
 def test_help_lists_the_commands():
