@@ -353,8 +353,8 @@ for name, forward, backward in rows:
 # from run to run):
 #
 # * the formula is the same everywhere; the implementations differ only in how they walk memory;
-# * interpreted Python loops are thousands of times slower than anything else: never loop over
-#   elements in Python;
+# * interpreted Python loops are about a thousand times slower than anything else: never loop
+#   over elements in Python;
 # * the shifted-slice reference does $K$ big vectorised operations and never builds the $K$-times
 #   larger span tensor; `einsum` over the strided span *view* is competitive too;
 # * the reference's layout (many tiny $(D, K) \times (K, 1)$ matrix products) pays for its generality:
