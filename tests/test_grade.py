@@ -191,6 +191,14 @@ def test_setup_result_reaches_checks_that_ask_for_ctx(tmp_path, monkeypatch):
     (folder / "answer.py").write_text("def value(ctx):\n    return 0\n")
     assert [r.reason for r in grade(assignment, folder).results] == ["wrong value", "AssertionError"]
 
+    # a setup that fails (say, the nano model is missing) fails every check, blaming the grader, not the student
+    (tmp_path / "fake_assignment_a9.py").write_text(
+        (tmp_path / "fake_assignment_a9.py").read_text().replace("setup=lambda: {'answer': 42}",
+                                                                 "setup=lambda: 1 / 0"))
+    report = grade(assignment, folder)
+    assert report.score == 0 and all("the grader's setup (not the student's code) ended the grading process"
+                                     in r.reason and "ZeroDivisionError" in r.reason for r in report.results)
+
 
 # ----- the command line ----------------------------------------------------------------------------
 def run_cli(*args, cwd=ROOT):

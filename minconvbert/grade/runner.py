@@ -64,12 +64,12 @@ class _Worker:
         except queue.Empty:
             return "timeout"
 
-    def death_reason(self) -> str:
+    def death_reason(self, who: str = "the student's code") -> str:
         code = self.process.wait(timeout=10)
         self.stderr.seek(0)
         tail = self.stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         detail = f": {tail[0][:200]}" if tail[0] else ""
-        return f"the student's code ended the grading process (exit code {code}){detail}"
+        return f"{who} ended the grading process (exit code {code}){detail}"
 
     def close(self) -> None:
         if self.process.poll() is None:
@@ -122,9 +122,10 @@ def _run(worker: _Worker, assignment: Assignment, pending: list[str], timeout, r
     """Drive one worker through `pending`; returns the checks still to run if it had to be stopped."""
     event = worker.next_event(STARTUP_TIMEOUT)
     if event is None or event == "timeout" or event.get("event") != "setup_done":
-        reason = worker.death_reason() if event is None else "the grader's worker did not start in time"
         if event is None:
-            reason = "the grader's worker failed to start: " + reason
+            reason = worker.death_reason("the grader's setup (not the student's code)")
+        else:
+            reason = f"the grader's worker did not start within {STARTUP_TIMEOUT:g} s"
         fail_all(pending, reason)
         report.note = reason
         return []
