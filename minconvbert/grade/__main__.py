@@ -1,0 +1,79 @@
+"""The grader's command line.
+
+    python -m minconvbert.grade a1 my_work/                 grade the file in my_work/ (prints a score report)
+    python -m minconvbert.grade a1 my_work/ --json          the same report as JSON
+    python -m minconvbert.grade make-student a1 my_work/    write the student version of A1 into my_work/
+    python -m minconvbert.grade list                        the assignments and their checks
+
+Exit status: 0 whenever grading ran (whatever the score); 2 when the command is used wrongly
+(unknown assignment, missing folder, a student folder that would be overwritten).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from minconvbert.grade.registry import assignment_keys, get_assignment
+from minconvbert.grade.runner import grade
+from minconvbert.grade.solutions import make_student
+
+USAGE_ERROR = 2
+
+
+def _grade_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m minconvbert.grade",
+        description="Grade an assignment. Other commands: 'make-student <assignment> <out_dir>', 'list'.",
+    )
+    parser.add_argument("assignment", help=f"one of {', '.join(assignment_keys())} (or its folder name)")
+    parser.add_argument("student_dir", help="the folder holding the student's file")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds allowed per check (default: per check)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--only", nargs="+", metavar="CHECK", help="run only these checks")
+    return parser
+
+
+def _make_student_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m minconvbert.grade make-student",
+                                     description="Write the student version of an assignment (solutions removed).")
+    parser.add_argument("assignment")
+    parser.add_argument("out_dir", help="a new (or empty) folder")
+    parser.add_argument("--source", default=None, help="folder holding the solution file and README "
+                                                       "(default: docs/assignments/<name> of this repository)")
+    return parser
+
+
+def _list() -> int:
+    for key in assignment_keys():
+        a = get_assignment(key)
+        visible = sum(c.points for c in a.checks if c.visible)
+        print(f"{key}  {a.name:22} {a.title}  ({a.student_file}; {a.total_points:g} points, {visible:g} visible)")
+        for c in a.ordered_checks:
+            print(f"      {'visible' if c.visible else 'hidden ':7} {c.points:>4g}  {c.name}")
+    return 0
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv[:1] == ["list"]:
+            return _list()
+        if argv[:1] == ["make-student"]:
+            args = _make_student_parser().parse_args(argv[1:])
+            written = make_student(get_assignment(args.assignment), args.out_dir, args.source)
+            for path in written:
+                print(f"wrote {path}")
+            return 0
+        args = _grade_parser().parse_args(argv)
+        report = grade(args.assignment, args.student_dir, timeout=args.timeout, only=args.only)
+    except (KeyError, ValueError, OSError) as error:  # misuse: unknown names, missing folders, ...
+        message = error.args[0] if isinstance(error, KeyError) and error.args else error
+        print(f"error: {message}", file=sys.stderr)
+        return USAGE_ERROR
+    print(report.to_json() if args.json else report.format())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

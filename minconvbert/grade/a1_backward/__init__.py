@@ -1,0 +1,11 @@
+"""Assignment A1: write the backward of Mul, Div, Tanh, MatMul, Sum, Softmax, LayerNorm, Gelu, CrossEntropy.
+
+Graded by float64 gradient checks and against the engine's own operations (minconvbert.functional).
+"""
+
+from minconvbert.grade.a1_backward import hidden, visible  # noqa: F401  (registers the checks)
+from minconvbert.grade.a1_backward.spec import A1
+
+ASSIGNMENT = A1
+
+__all__ = ["ASSIGNMENT"]

@@ -1,0 +1,11 @@
+"""Assignment A2: unfold_spans, span_conv_forward and span_conv_backward in NumPy.
+
+Graded against the package's reference kernel (minconvbert.kernels.reference) and by gradcheck.
+"""
+
+from minconvbert.grade.a2_span_conv import hidden, visible  # noqa: F401  (registers the checks)
+from minconvbert.grade.a2_span_conv.spec import A2
+
+ASSIGNMENT = A2
+
+__all__ = ["ASSIGNMENT"]

@@ -1,0 +1,105 @@
+"""Build the notebooks in notebooks/ from their sources in notebooks/src/ (outputs empty).
+
+    python scripts/build_notebooks.py            # write notebooks/NN_name.ipynb for every notebooks/src/NN_name.py
+    python scripts/build_notebooks.py --check    # exit 1 if a committed notebook differs from its source
+
+A source is a Python file in the "percent" format that editors such as VS Code and Spyder read as
+cells: a line `# %%` starts a code cell, a line `# %% [markdown]` a markdown cell whose lines are
+comments (`# text` becomes `text`, a lone `#` an empty line). In a code cell, a commented IPython
+magic (`# %matplotlib inline`) is uncommented, so the source stays valid Python (the convention
+of jupytext, which can also open these files). Lines before the first marker are a
+header for the reader of the source and are not copied. Cell ids are numbered, so building twice
+gives the same bytes, and a diff of a notebook shows only what changed.
+
+Notebooks written directly in Jupyter (with no source) are left alone; tests/test_notebooks.py
+still executes them and checks that they are committed without outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"
+MARKER = "# %%"
+MAGIC = re.compile(r"# %[a-z]")  # a commented IPython line magic in a code cell
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+
+
+def parse_cells(text: str, source: str = "<source>") -> list[tuple[str, str]]:
+    """[(kind, text), ...] with kind "code" or "markdown", from a percent-format source."""
+    cells: list[tuple[str, list[str]]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.startswith(MARKER):
+            rest = line[len(MARKER):].strip()
+            if rest not in ("", "[markdown]"):
+                raise ValueError(f"{source}:{number}: a cell marker is `# %%` or `# %% [markdown]`, got {line!r}")
+            cells.append(("markdown" if rest else "code", []))
+            continue
+        if not cells:
+            continue  # the header
+        kind, lines = cells[-1]
+        if kind == "code" and MAGIC.match(line):
+            line = line[2:]
+        if kind == "markdown":
+            if line.strip() and not line.startswith("#"):
+                raise ValueError(f"{source}:{number}: a markdown line must start with '#', got {line!r}")
+            line = line[2:] if line.startswith("# ") else line.lstrip("#")
+        lines.append(line)
+    out = []
+    for kind, lines in cells:
+        body = "\n".join(lines).strip("\n")
+        if body:
+            out.append((kind, body))
+    return out
+
+
+def build(source: Path) -> nbformat.NotebookNode:
+    """The notebook of one source file, with numbered cell ids and no outputs."""
+    nb = nbformat.v4.new_notebook()
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    for index, (kind, body) in enumerate(parse_cells(source.read_text(encoding="utf-8"), str(source))):
+        make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+        cell = make(body)
+        cell.id = f"cell-{index:02d}"
+        nb.cells.append(cell)
+    nbformat.validate(nb)
+    return nb
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    return nbformat.writes(nb) + "\n"
+
+
+def target_of(source: Path) -> Path:
+    return NOTEBOOKS / (source.stem + ".ipynb")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report stale notebooks instead of writing them")
+    args = parser.parse_args(argv)
+    stale = []
+    for source in sorted(SOURCES.glob("*.py")):
+        text = render(build(source))
+        target = target_of(source)
+        if args.check:
+            if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                stale.append(target.relative_to(ROOT))
+            continue
+        target.write_text(text, encoding="utf-8")
+        print(f"wrote {target.relative_to(ROOT)}")
+    if stale:
+        print("stale (run python scripts/build_notebooks.py): " + ", ".join(map(str, stale)), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""The documentation stays true: every relative link points to a file (and heading) that exists,
+and the code of docs/getting-started.md runs as written."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted(ROOT.glob("docs/**/*.md")) + [ROOT / "README.md"]
+NOTEBOOKS = sorted(ROOT.glob("notebooks/*.ipynb"))
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+FENCE = re.compile(r"```.*?```", flags=re.S)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading: lowercase, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def anchors(page: Path) -> set:
+    text = FENCE.sub("", page.read_text(encoding="utf-8"))
+    return {slug(m) for m in re.findall(r"^#+ (.+)$", text, flags=re.M)}
+
+
+def links(text: str) -> list:
+    text = re.sub(r"`[^`\n]*`", "", FENCE.sub("", text))  # no links inside code
+    return [target for target in LINK.findall(text) if not re.match(r"[a-z]+:", target)]
+
+
+def check(source: Path, base: Path, text: str) -> list:
+    problems = []
+    name = source.relative_to(ROOT) if source.is_relative_to(ROOT) else source.name
+    for target in links(text):
+        path, _, anchor = target.partition("#")
+        resolved = (base / path).resolve() if path else source
+        if not resolved.exists():
+            problems.append(f"{name}: {target} -> no such file")
+        elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
+            problems.append(f"{name}: {target} -> no heading #{anchor}")
+    return problems
+
+
+def test_the_link_checker_catches_bad_links(tmp_path):
+    page = tmp_path / "page.md"
+    page.write_text("# A title\n[ok](page.md#a-title) [missing](nope.md) [bad anchor](#nothing) "
+                    "[web](https://example.com) `[code](x.md)`\n```\n[fenced](gone.md)\n```\n")
+    problems = check(page, tmp_path, page.read_text())
+    assert len(problems) == 2 and "nope.md" in problems[0] and "#nothing" in problems[1]
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+def test_relative_links_in_docs_resolve(page):
+    assert not check(page, page.parent, page.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_relative_links_in_notebooks_resolve(notebook):
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    text = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    assert not check(notebook, notebook.parent, text)
+
+
+def test_getting_started_links_every_doc_and_notebook():
+    text = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    for page in sorted(ROOT.glob("docs/*.md")):
+        if page.name != "getting-started.md":
+            assert f"]({page.name})" in text, f"getting-started.md does not link {page.name}"
+    for notebook in NOTEBOOKS:
+        assert f"](../notebooks/{notebook.name})" in text, f"getting-started.md does not link {notebook.name}"
+
+
+def test_getting_started_code_runs(tmp_path, monkeypatch, capsys):
+    text = (ROOT / "docs" / "getting-started.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", text, flags=re.S)
+    assert len(blocks) >= 5
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/getting-started.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "(2, 10, 300)" in printed and "True" in printed
+    losses = [float(line.split()[1]) for line in printed.splitlines() if re.fullmatch(r"(0|5|10|15) \S+", line)]
+    assert len(losses) == 4 and losses[-1] < losses[0]  # the training block's loss falls
