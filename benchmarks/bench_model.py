@@ -1,0 +1,222 @@
+"""Whole-model speed and memory: minconvbert against transformers (PyTorch, CPU) in the same run.
+
+    python benchmarks/bench_model.py            # prints a Markdown table
+    python benchmarks/bench_model.py --quick    # fewer repetitions
+
+Both sides get the same weights and inputs; timings alternate between the two frameworks within
+each round so that machine noise hits both; each figure is the median over the rounds. Also
+measured in the same run: the float32 matrix-product throughput of NumPy (the ceiling for a model
+that is 98% matrix products), and each side's peak memory while running base 8x128 inference (in
+fresh subprocesses, peak RSS reset after the model is built).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def matmul_gflops(repeats: int = 20) -> float:
+    """NumPy float32 throughput on BERT-base-shaped products, (1024, 768) @ (768, 3072) and back."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((1024, 768), dtype=np.float32)
+    b = rng.standard_normal((768, 3072), dtype=np.float32)
+    c = rng.standard_normal((1024, 3072), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        c @ b.T
+        times.append(time.perf_counter() - start)
+    return 2 * 2 * 1024 * 768 * 3072 / np.median(times) / 1e9
+
+
+def forward_flops(config, batch: int, seq: int) -> float:
+    """Multiply-adds x 2 of one ConvBertModel forward: the dense layers and the attention products."""
+    C, I, E, L = config.hidden_size, config.intermediate_size, config.embedding_size, config.num_hidden_layers
+    H, D, K, G = config.attention_heads, config.attention_head_size, config.conv_kernel_size, config.num_groups
+    tokens = batch * seq
+    per_token = (3 * C * H * D  # query, key, value
+                 + C * K + C * H * D  # separable key convolution (depthwise + pointwise)
+                 + H * D * H * K + C * H * D  # conv kernel generator, conv values
+                 + H * K * D  # the span convolution
+                 + C * C + 2 * C * I // G)  # attention output, feed-forward
+    attention = 2 * batch * H * seq * seq * D  # scores and context
+    embed = tokens * E * C if E != C else 0
+    return 2.0 * (L * (tokens * per_token + attention) + embed)
+
+
+def build_pair(preset: str, layers: int, task: str = "model"):
+    """(ours, reference) with the same random weights."""
+    import torch
+    import transformers
+
+    import minconvbert
+
+    config = minconvbert.ConvBertConfig.from_preset(preset, num_hidden_layers=layers)
+    cls = {"model": "ConvBertModel", "masked_lm": "ConvBertForMaskedLM"}[task]
+    torch.manual_seed(0)
+    reference = getattr(transformers, cls)(transformers.ConvBertConfig(**{
+        k: v for k, v in config.to_dict().items() if k not in ("mask_conv_padding", "model_type")}))
+    ours = getattr(minconvbert, cls)(config)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in reference.state_dict().items()})
+    return config, ours, reference
+
+
+def time_pair(run_ours, run_reference, rounds: int) -> tuple:
+    run_ours(), run_reference()  # warm up (numba compilation, allocator)
+    ours, reference = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        run_ours()
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        run_reference()
+        reference.append(time.perf_counter() - start)
+    return float(np.median(ours)), float(np.median(reference))
+
+
+def inference_case(preset: str, layers: int, batch: int, seq: int, rounds: int) -> dict:
+    import torch
+
+    from minconvbert import no_grad
+
+    config, ours, reference = build_pair(preset, layers)
+    ours.eval(), reference.eval()
+    ids = np.random.default_rng(0).integers(1, config.vocab_size, (batch, seq))
+    torch_ids = torch.tensor(ids)
+
+    def run_ours():
+        with no_grad():
+            return ours(input_ids=ids).last_hidden_state
+
+    def run_reference():
+        with torch.no_grad():
+            return reference(input_ids=torch_ids).last_hidden_state
+
+    difference = float(np.abs(run_ours().data - run_reference().numpy()).max())
+    t_ours, t_ref = time_pair(run_ours, run_reference, rounds)
+    return {"case": f"inference {preset} {batch}x{seq}", "ours_s": t_ours, "reference_s": t_ref,
+            "gflops": forward_flops(config, batch, seq) / t_ours / 1e9, "max_abs_diff": difference}
+
+
+def training_case(preset: str, layers: int, batch: int, seq: int, rounds: int) -> dict:
+    import torch
+
+    config, ours, reference = build_pair(preset, layers, task="masked_lm")
+    ours.train(), reference.train()
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1, config.vocab_size, (batch, seq))
+    labels = np.where(rng.random((batch, seq)) < 0.15, ids, -100)
+    torch_ids, torch_labels = torch.tensor(ids), torch.tensor(labels)
+
+    def run_ours():
+        ours.zero_grad()
+        ours(input_ids=ids, labels=labels).loss.backward()
+
+    def run_reference():
+        reference.zero_grad()
+        reference(input_ids=torch_ids, labels=torch_labels).loss.backward()
+
+    t_ours, t_ref = time_pair(run_ours, run_reference, rounds)
+    return {"case": f"training step (MLM, dropout on) {preset} {batch}x{seq}", "ours_s": t_ours, "reference_s": t_ref,
+            "gflops": 3 * forward_flops(config, batch, seq) / t_ours / 1e9}
+
+
+_MEMORY_CHILD = """
+import json, sys, numpy as np
+sys.path.insert(0, {root!r})
+from benchmarks.bench_model import build_pair
+
+def status(field):
+    for line in open("/proc/self/status"):
+        if line.startswith(field):
+            return int(line.split()[1]) * 1024
+side, preset, layers, batch, seq = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+config, ours, reference = build_pair(preset, layers)
+ids = np.random.default_rng(0).integers(1, config.vocab_size, (batch, seq))
+tiny = ids[:1, :8]  # a warm-up too small to raise the peak: loads numba kernels / torch's code paths
+if side == "ours":
+    from minconvbert import no_grad
+    ours.eval()
+    with no_grad():
+        ours(input_ids=tiny)
+    del reference
+    run = lambda: ours(input_ids=ids)
+else:
+    import torch
+    reference.eval()
+    with torch.no_grad():
+        reference(input_ids=torch.tensor(tiny))
+    del ours
+    run = lambda: reference(input_ids=torch.tensor(ids))
+import gc; gc.collect()
+before = status("VmRSS")
+open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
+if side == "ours":
+    with no_grad():
+        run()
+else:
+    with torch.no_grad():
+        run()
+print(json.dumps({{"peak_extra": status("VmHWM") - before}}))
+"""
+
+
+def peak_memory(side: str, preset: str, layers: int, batch: int, seq: int) -> int:
+    """Bytes above the resting RSS that one inference run needs (fresh process, model already built)."""
+    code = _MEMORY_CHILD.format(root=str(ROOT))
+    out = subprocess.run([sys.executable, "-c", code, side, preset, str(layers), str(batch), str(seq)],
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+    return json.loads(out.stdout.strip().splitlines()[-1])["peak_extra"]
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (noisier)")
+    parser.add_argument("--layers", type=int, default=12, help="layers of the base/small models (default 12)")
+    args = parser.parse_args(argv)
+    import torch
+
+    import minconvbert
+
+    rounds = 3 if args.quick else 7
+    peak = matmul_gflops()
+    rows = [
+        inference_case("conv-bert-base", args.layers, 1, 128, rounds),
+        inference_case("conv-bert-base", args.layers, 8, 128, rounds),
+        inference_case("conv-bert-base", args.layers, 1, 512, rounds),
+        inference_case("conv-bert-small", args.layers, 8, 128, rounds),
+        training_case("conv-bert-small", args.layers, 8, 128, rounds),
+    ]
+    peak_after = matmul_gflops()
+    memory = {side: peak_memory(side, "conv-bert-base", args.layers, 8, 128) for side in ("ours", "reference")}
+    print(f"minconvbert backend {minconvbert.get_backend()}, torch {torch.__version__} "
+          f"({torch.get_num_threads()} threads), {os.cpu_count()} cores; {args.layers} layers; median of {rounds} "
+          f"rounds, the two frameworks alternating.\n")
+    print(f"NumPy float32 matrix-product throughput in this run: {peak:.0f} GFLOP/s before, {peak_after:.0f} after.\n")
+    print("| case | minconvbert | transformers | ratio (ours / theirs) | minconvbert GFLOP/s (% of matmul peak) |")
+    print("|---|---|---|---|---|")
+    top = max(peak, peak_after)
+    for row in rows:
+        print(f"| {row['case']} | {row['ours_s'] * 1000:.0f} ms | {row['reference_s'] * 1000:.0f} ms | "
+              f"{row['ours_s'] / row['reference_s']:.2f} | {row['gflops']:.0f} ({100 * row['gflops'] / top:.0f}%) |")
+    print(f"| peak memory of base 8x128 inference (above resting) | {memory['ours'] / 2**20:.0f} MiB | "
+          f"{memory['reference'] / 2**20:.0f} MiB | {memory['ours'] / memory['reference']:.2f} | |")
+    diffs = [f"{r['max_abs_diff']:.1e}" for r in rows if "max_abs_diff" in r]
+    print(f"\nLargest difference between the two frameworks' outputs in these runs: {max(diffs)} (float32).")
+
+
+if __name__ == "__main__":
+    main()
