@@ -4,16 +4,20 @@ Same names, signatures and results as the reference (float32 within ~1e-6, float
 Each kernel has three layers; read them from the bottom up:
 
     _name_plain(...)   a plain Python loop over NumPy arrays: the maths one element at a time;
-    _NAME              that loop compiled, `njit(parallel=True, cache=True, fastmath=False)(_name_plain)`;
+    _NAME              that loop compiled (`_Loop`): njit(parallel=True, cache=True, fastmath=False,
+                       error_model="numpy")(_name_plain);
     name(...)          the public function: checks its arguments, makes contiguous arrays in the
                        compute dtype, folds leading axes into rows, runs the loop, and returns what
                        `reference.name` returns (same shapes, same dtypes).
 
 With NUMBA_DISABLE_JIT=1 numba hands back `_name_plain` unchanged, so a debugger can step through
-every loop. float32 stays float32 in the loops, with exp and the normal cdf/pdf from
-`minconvbert.kernels.vecmath` (plain arithmetic that LLVM vectorises; libm calls would not be),
-while sums over many terms accumulate in float64. `cache=True` compiles once per machine; the
-machine code lands in minconvbert/kernels/__pycache__.
+every loop. What keeps the loops fast:
+- float32 stays float32, with exp and the normal cdf/pdf from `minconvbert.kernels.vecmath` (plain
+  arithmetic that LLVM vectorises; a libm call would not be);
+- error_model="numpy": a division by zero gives inf as in NumPy instead of raising, and the check
+  that raising would need stops LLVM from vectorising the loop;
+- sums over a row run as eight interleaved partial sums (`_dot`, `_sum`), accumulated in float64.
+`cache=True` compiles once per machine; the machine code lands in minconvbert/kernels/__pycache__.
 
 Threading: parallel loops run on numba's "workqueue" thread pool unless the user chose a layer
 (NUMBA_THREADING_LAYER, or numba.config.THREADING_LAYER set before this import). On numba's default
@@ -468,7 +472,7 @@ def _span_conv_forward_plain(values, kernels, out):
     """out[b, t, h, :] = sum_k kernels[b, t, h, k] * values[b, t + k - P, h, :], P = (K - 1) // 2.
 
     values, out (B, T, H, D); kernels (B, T, H, K). Positions outside [0, T) contribute nothing
-    (zero padding), and no unfolded (B, T, H, D, K) copy is ever made. Parallel over (b, t).
+    (zero padding), and no unfolded (B, T, H, D, K) copy is ever made.
     """
     batch, length, heads, size = values.shape
     width = kernels.shape[3]
