@@ -131,6 +131,31 @@ def _sum(a):
     return total
 
 
+@njit(inline="always")
+def _max(a):
+    """max_j a[j] as eight interleaved running maxima; a (N,), N >= 1. A NaN may be skipped: the
+    callers feed the values to exp and a sum, where a NaN spreads anyway."""
+    n = a.shape[0]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[0]
+    j = 0
+    while j + 8 <= n:
+        m0 = a[j] if a[j] > m0 else m0
+        m1 = a[j + 1] if a[j + 1] > m1 else m1
+        m2 = a[j + 2] if a[j + 2] > m2 else m2
+        m3 = a[j + 3] if a[j + 3] > m3 else m3
+        m4 = a[j + 4] if a[j + 4] > m4 else m4
+        m5 = a[j + 5] if a[j + 5] > m5 else m5
+        m6 = a[j + 6] if a[j + 6] > m6 else m6
+        m7 = a[j + 7] if a[j + 7] > m7 else m7
+        j += 8
+    for m in (m1, m2, m3, m4, m5, m6, m7):
+        m0 = m if m > m0 else m0
+    while j < n:
+        m0 = a[j] if a[j] > m0 else m0
+        j += 1
+    return m0
+
+
 # ----- argument checks and array preparation ---------------------------------------------------
 def _float_array(function: str, name: str, value) -> np.ndarray:
     """`value` as an ndarray; a TypeError naming the argument unless it holds floating-point numbers."""
@@ -261,10 +286,7 @@ def _softmax_forward_plain(x, mask, mask_row, out):
         m = mask_row[r]
         for j in range(n):
             out[r, j] = x[r, j] + mask[m, j]
-        top = out[r, 0]
-        for j in range(1, n):
-            if out[r, j] > top:
-                top = out[r, j]
+        top = _max(out[r])
         for j in range(n):
             out[r, j] = exp(out[r, j] - top)
         total = _sum(out[r])
