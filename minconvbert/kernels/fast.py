@@ -16,7 +16,7 @@ every loop. What keeps the loops fast:
   arithmetic that LLVM vectorises; a libm call would not be);
 - error_model="numpy": a division by zero gives inf as in NumPy instead of raising, and the check
   that raising would need stops LLVM from vectorising the loop;
-- sums over a row run as eight interleaved partial sums (`_dot`, `_sum`), accumulated in float64.
+- sums over a row run as eight interleaved partial sums (`_dot`, `_sum`, `_max`), sums in float64.
 `cache=True` compiles once per machine; the machine code lands in minconvbert/kernels/__pycache__.
 
 Threading: parallel loops run on numba's "workqueue" thread pool unless the user chose a layer
