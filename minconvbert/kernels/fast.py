@@ -4,16 +4,20 @@ Same names, signatures and results as the reference (float32 within ~1e-6, float
 Each kernel has three layers; read them from the bottom up:
 
     _name_plain(...)   a plain Python loop over NumPy arrays: the maths one element at a time;
-    _NAME              that loop compiled, `njit(parallel=True, cache=True, fastmath=False)(_name_plain)`;
+    _NAME              that loop compiled (`_Loop`): njit(parallel=True, cache=True, fastmath=False,
+                       error_model="numpy")(_name_plain);
     name(...)          the public function: checks its arguments, makes contiguous arrays in the
                        compute dtype, folds leading axes into rows, runs the loop, and returns what
                        `reference.name` returns (same shapes, same dtypes).
 
 With NUMBA_DISABLE_JIT=1 numba hands back `_name_plain` unchanged, so a debugger can step through
-every loop. float32 stays float32 in the loops, with exp and the normal cdf/pdf from
-`minconvbert.kernels.vecmath` (plain arithmetic that LLVM vectorises; libm calls would not be),
-while sums over many terms accumulate in float64. `cache=True` compiles once per machine; the
-machine code lands in minconvbert/kernels/__pycache__.
+every loop. What keeps the loops fast:
+- float32 stays float32, with exp and the normal cdf/pdf from `minconvbert.kernels.vecmath` (plain
+  arithmetic that LLVM vectorises; a libm call would not be);
+- error_model="numpy": a division by zero gives inf as in NumPy instead of raising, and the check
+  that raising would need stops LLVM from vectorising the loop;
+- sums over a row run as eight interleaved partial sums (`_dot`, `_sum`, `_max`), sums in float64.
+`cache=True` compiles once per machine; the machine code lands in minconvbert/kernels/__pycache__.
 
 Threading: parallel loops run on numba's "workqueue" thread pool unless the user chose a layer
 (NUMBA_THREADING_LAYER, or numba.config.THREADING_LAYER set before this import). On numba's default
@@ -125,6 +129,31 @@ def _sum(a):
         total += a[j]
         j += 1
     return total
+
+
+@njit(inline="always")
+def _max(a):
+    """max_j a[j] as eight interleaved running maxima; a (N,), N >= 1. A NaN may be skipped: the
+    callers feed the values to exp and a sum, where a NaN spreads anyway."""
+    n = a.shape[0]
+    m0 = m1 = m2 = m3 = m4 = m5 = m6 = m7 = a[0]
+    j = 0
+    while j + 8 <= n:
+        m0 = a[j] if a[j] > m0 else m0
+        m1 = a[j + 1] if a[j + 1] > m1 else m1
+        m2 = a[j + 2] if a[j + 2] > m2 else m2
+        m3 = a[j + 3] if a[j + 3] > m3 else m3
+        m4 = a[j + 4] if a[j + 4] > m4 else m4
+        m5 = a[j + 5] if a[j + 5] > m5 else m5
+        m6 = a[j + 6] if a[j + 6] > m6 else m6
+        m7 = a[j + 7] if a[j + 7] > m7 else m7
+        j += 8
+    for m in (m1, m2, m3, m4, m5, m6, m7):
+        m0 = m if m > m0 else m0
+    while j < n:
+        m0 = a[j] if a[j] > m0 else m0
+        j += 1
+    return m0
 
 
 # ----- argument checks and array preparation ---------------------------------------------------
@@ -257,10 +286,7 @@ def _softmax_forward_plain(x, mask, mask_row, out):
         m = mask_row[r]
         for j in range(n):
             out[r, j] = x[r, j] + mask[m, j]
-        top = out[r, 0]
-        for j in range(1, n):
-            if out[r, j] > top:
-                top = out[r, j]
+        top = _max(out[r])
         for j in range(n):
             out[r, j] = exp(out[r, j] - top)
         total = _sum(out[r])
@@ -468,7 +494,7 @@ def _span_conv_forward_plain(values, kernels, out):
     """out[b, t, h, :] = sum_k kernels[b, t, h, k] * values[b, t + k - P, h, :], P = (K - 1) // 2.
 
     values, out (B, T, H, D); kernels (B, T, H, K). Positions outside [0, T) contribute nothing
-    (zero padding), and no unfolded (B, T, H, D, K) copy is ever made. Parallel over (b, t).
+    (zero padding), and no unfolded (B, T, H, D, K) copy is ever made.
     """
     batch, length, heads, size = values.shape
     width = kernels.shape[3]

@@ -51,6 +51,16 @@ def assert_agree(fast, reference, dtype, scale=1.0, name="result"):
     )  # fmt: skip
 
 
+def assert_sums_agree(fast_function, reference_function, args, names, dtype):
+    """Every output of the two functions on `args` agrees, each scaled by abs_scale (for sums of terms)."""
+    scales = abs_scale(reference_function, *args)
+    got, expected = fast_function(*args), reference_function(*args)
+    if not isinstance(got, tuple):
+        got, expected = (got,), (expected,)
+    for name, a, e, scale in zip(names, got, expected, scales):
+        assert_agree(a, e, dtype, scale, name=name)
+
+
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 

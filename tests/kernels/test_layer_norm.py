@@ -37,7 +37,8 @@ def test_backward_equals_reference(lead, n, dtype, seed):
     got = fast.layer_norm_backward(grad_y, x, weight, mean, rstd)
     expected = reference.layer_norm_backward(grad_y, x, weight, mean, rstd)
     # grad_weight and grad_bias add up `rows` terms of size ~|grad_y| * |x_hat|
-    for name, a, b, scale in zip(("grad_x", "grad_weight", "grad_bias"), got, expected, (10.0, 4.0 * rows, 4.0 * rows)):
+    scales = (10.0, 4.0 * rows, 4.0 * rows)
+    for name, a, b, scale in zip(("grad_x", "grad_weight", "grad_bias"), got, expected, scales):
         assert_agree(a, b, dtype, scale=scale, name=name)
 
 

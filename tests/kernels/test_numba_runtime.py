@@ -7,6 +7,7 @@ from kernel_cases import TOLERANCE, normal, run_python
 
 from minconvbert.kernels import fast
 
+
 def kernel_outputs(kernels, dtype):
     """Every kernel of module `kernels` on small seeded inputs (small: plain Python loops are slow)."""
     rng = np.random.default_rng(0)
