@@ -177,8 +177,12 @@ print(json.dumps({{"peak_extra": status("VmHWM") - before}}))
 def peak_memory(side: str, preset: str, layers: int, batch: int, seq: int) -> int:
     """Bytes above the resting RSS that one inference run needs (fresh process, model already built)."""
     code = _MEMORY_CHILD.format(root=str(ROOT))
+    # A fixed mmap threshold makes glibc return every large freed array to the system at once, so the
+    # resident size follows what is alive (otherwise memory freed while building the model is reused
+    # unseen); the same setting for both sides.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MALLOC_MMAP_THRESHOLD_": "65536"}
     out = subprocess.run([sys.executable, "-c", code, side, preset, str(layers), str(batch), str(seq)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                         capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_extra"]
 
 
