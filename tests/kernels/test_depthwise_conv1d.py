@@ -11,6 +11,8 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
+pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+
 channels = st.integers(1, 20)
 
 

@@ -10,6 +10,8 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
+pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+
 shapes = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=4).map(tuple)
 PAIRS = [
     ("gelu", reference.gelu_forward, fast.gelu_forward, reference.gelu_backward, fast.gelu_backward),

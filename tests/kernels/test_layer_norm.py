@@ -10,6 +10,8 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
+pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+
 lead_shapes = st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple)
 sizes = st.integers(1, 70)  # around the 8-wide partial sums, and more rows than one chunk of 32
 eps_values = st.sampled_from([1e-12, 1e-5, 0.1])

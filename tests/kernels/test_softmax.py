@@ -10,6 +10,8 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
+pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+
 # (B, H, Tq, T) scores and the mask layouts a model uses, plus a few odd ones
 MASK_LAYOUTS = ("none", "key padding (B,1,1,T)", "full (B,H,Tq,T)", "per key (T,)", "per query (B,1,Tq,1)", "scalar")
 MASK_VALUES = ("zero", "finfo.min", "-1e4", "-inf")

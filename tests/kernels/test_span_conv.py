@@ -10,6 +10,8 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
+pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+
 heads = st.integers(1, 3)
 head_size = st.integers(1, 6)
 
