@@ -177,9 +177,55 @@ print(json.dumps({{"peak_extra": status("VmHWM") - before}}))
 def peak_memory(side: str, preset: str, layers: int, batch: int, seq: int) -> int:
     """Bytes above the resting RSS that one inference run needs (fresh process, model already built)."""
     code = _MEMORY_CHILD.format(root=str(ROOT))
+    # A fixed mmap threshold makes glibc return every large freed array to the system at once, so the
+    # resident size follows what is alive (otherwise memory freed while building the model is reused
+    # unseen); the same setting for both sides.
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "MALLOC_MMAP_THRESHOLD_": "65536"}
     out = subprocess.run([sys.executable, "-c", code, side, preset, str(layers), str(batch), str(seq)],
-                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                         capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_extra"]
+
+
+_CATEGORIES = (  # (label, substrings of "file:function" in the profile)
+    ("matrix products (BLAS)", ("ops/matmul.py",)),
+    ("softmax", ("_softmax_",)),
+    ("dynamic convolution", ("_span_conv_",)),
+    ("depthwise convolution", ("_depthwise_conv1d_",)),
+    ("layer norm", ("_layer_norm_",)),
+    ("GELU", ("_gelu_",)),
+    ("other NumPy work (adds, copies, embedding, dropout)", ("{method", "{built-in method numpy", "ops/")),
+)
+
+
+def profile_breakdown(preset: str, layers: int, batch: int, seq: int) -> list:
+    """[(category, share of the time)] for our base inference, from cProfile's own-time per function."""
+    import cProfile
+    import pstats
+
+    from minconvbert import no_grad
+
+    config, ours, _ = build_pair(preset, layers)
+    ours.eval()
+    ids = np.random.default_rng(0).integers(1, config.vocab_size, (batch, seq))
+    with no_grad():
+        ours(input_ids=ids)
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(3):
+            ours(input_ids=ids)
+        profiler.disable()
+    stats = pstats.Stats(profiler).stats
+    totals = dict.fromkeys([label for label, _ in _CATEGORIES] + ["Python overhead (graph, wrappers, checks)"], 0.0)
+    for (file, _, function), (_, _, own, _, _) in stats.items():
+        where = f"{file}:{function}"
+        for label, keys in _CATEGORIES:
+            if any(key in where for key in keys):
+                totals[label] += own
+                break
+        else:
+            totals["Python overhead (graph, wrappers, checks)"] += own
+    whole = sum(totals.values())
+    return [(label, value / whole) for label, value in totals.items()]
 
 
 def main(argv=None) -> None:
@@ -214,8 +260,13 @@ def main(argv=None) -> None:
               f"{row['ours_s'] / row['reference_s']:.2f} | {row['gflops']:.0f} ({100 * row['gflops'] / top:.0f}%) |")
     print(f"| peak memory of base 8x128 inference (above resting) | {memory['ours'] / 2**20:.0f} MiB | "
           f"{memory['reference'] / 2**20:.0f} MiB | {memory['ours'] / memory['reference']:.2f} | |")
-    diffs = [f"{r['max_abs_diff']:.1e}" for r in rows if "max_abs_diff" in r]
-    print(f"\nLargest difference between the two frameworks' outputs in these runs: {max(diffs)} (float32).")
+    diffs = [r["max_abs_diff"] for r in rows if "max_abs_diff" in r]
+    print(f"\nLargest difference between the two frameworks' outputs in these runs: {max(diffs):.1e} (float32).")
+    print(f"\nWhere minconvbert's time goes (base {args.layers} layers, 8x128 inference, cProfile own time):\n")
+    print("| part | share |")
+    print("|---|---|")
+    for label, share in profile_breakdown("conv-bert-base", args.layers, 8, 128):
+        print(f"| {label} | {100 * share:.0f}% |")
 
 
 if __name__ == "__main__":

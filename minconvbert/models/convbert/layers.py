@@ -200,8 +200,12 @@ class ConvBertEncoder(nn.Module):
         self.layer = nn.ModuleList(ConvBertLayer(config) for _ in range(config.num_hidden_layers))
 
     def forward(self, hidden_states, attention_mask=None, head_mask=None, conv_head_mask=None, conv_keep=None,
-                record_hidden_states=False):
-        """-> (last hidden state, [hidden states, inputs first], [attention probs], [conv kernels])."""
+                record_hidden_states=False, record_attentions=False, record_kernels=False):
+        """-> (last hidden state, [hidden states, inputs first], [attention probs], [conv kernels]).
+
+        Each list is filled only when its record_* flag is set (keeping every layer's attention
+        probabilities would otherwise hold (B, H, T, T) arrays of all layers in memory).
+        """
         all_hidden, all_probs, all_kernels = [hidden_states], [], []
         for i, layer in enumerate(self.layer):
             hidden_states, probs, kernels = layer(
@@ -213,8 +217,10 @@ class ConvBertEncoder(nn.Module):
             )
             if record_hidden_states:
                 all_hidden.append(hidden_states)
-            all_probs.append(probs)
-            all_kernels.append(kernels)
+            if record_attentions:
+                all_probs.append(probs)
+            if record_kernels:
+                all_kernels.append(kernels)
         return hidden_states, all_hidden, all_probs, all_kernels
 
 

@@ -189,7 +189,8 @@ class ConvBertModel(ConvBertPreTrainedModel):
         if mask is not None and config.mask_conv_padding:
             conv_keep = (mask != 0).astype(dtype)[:, :, None]  # (B, T, 1)
         last, hidden_states, probs, kernels = self.encoder(
-            hidden, additive, head_mask, conv_head_mask, conv_keep, record_hidden_states=output_hidden_states
+            hidden, additive, head_mask, conv_head_mask, conv_keep, record_hidden_states=output_hidden_states,
+            record_attentions=output_attentions, record_kernels=output_conv_kernels,
         )
         return BaseModelOutput(
             last_hidden_state=last,
