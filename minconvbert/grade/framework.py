@@ -11,7 +11,7 @@ An assignment module builds one `Assignment` and registers checks on it with a d
 A check passes when it returns, and fails when it raises (AssertionError for a wrong answer; any
 exception the student's code raises is caught too). A check may take a second argument, `ctx`:
 whatever `Assignment.setup()` returned, computed once per worker process before the student file
-is imported (A4 will load the trained nano model there). Visible checks are the ones the student
+is imported (A4 loads the trained nano model there). Visible checks are the ones the student
 version shows (`visible_checks.py`); hidden ones live only in this package.
 """
 

@@ -16,6 +16,7 @@ ASSIGNMENT_MODULES = {
     "a1": "minconvbert.grade.a1_backward",
     "a2": "minconvbert.grade.a2_span_conv",
     "a3": "minconvbert.grade.a3_mixed_attention",
+    "a4": "minconvbert.grade.a4_head_analysis",
 }
 
 

@@ -1,0 +1,127 @@
+"""A4's hidden checks: the other layers and a second batch, padding and edges on synthetic inputs
+(pooled averages, garbage in padded rows, an even kernel size, float32), an attention-head ablation,
+a model handed over in train mode, and the classification's boundaries."""
+
+import numpy as np
+
+from minconvbert import analysis
+from minconvbert.grade.a4_head_analysis.spec import (
+    A4,
+    as_float,
+    compare_distances,
+    compare_labels,
+    expected_even_attention_distance,
+    expected_even_kernel_distance,
+    expected_labels,
+)
+from minconvbert.grade.checks import close, need
+
+
+def _rows(rng, shape, dtype=np.float64):
+    """Random distributions along the last axis."""
+    logits = rng.standard_normal(shape) * 2.0
+    return (np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)).astype(dtype)
+
+
+def _padded_case(seed, lengths, T, H, width, dtype=np.float64):
+    """(maps (B, H, T, width), mask (B, T)): real rows are distributions over the real keys (attention,
+    width == T) or over all K taps (kernels); padded rows hold garbage that must not count."""
+    rng = np.random.default_rng(seed)
+    mask = (np.arange(T)[None, :] < np.array(lengths)[:, None]).astype(np.int64)  # (B, T)
+    maps = _rows(rng, (len(lengths), H, T, width), dtype)
+    if width == T:  # attention: no weight on padded keys, as the model's softmax mask gives
+        maps = maps * mask[:, None, None, :]
+        maps = maps / maps.sum(axis=-1, keepdims=True)
+    garbage = rng.uniform(5.0, 9.0, maps.shape).astype(dtype)
+    maps = np.where(mask[:, None, :, None] == 1, maps, garbage)  # padded query rows: nonsense
+    return maps.astype(dtype), mask
+
+
+@A4.check(points=2, visible=False)
+def attention_distance_other_layers(student, ctx):
+    """mean_attention_distance of layers 1, 2 and 3 on batch "b"."""
+    attentions, _ = ctx.outputs("b")
+    function = need(student, "mean_attention_distance")
+    for layer in (1, 2, 3):
+        compare_distances(function(attentions[layer], ctx.mask("b")),
+                          analysis.mean_attention_distance(attentions[layer], ctx.mask("b")),
+                          f"mean_attention_distance(layer {layer}, batch b)")
+
+
+@A4.check(points=1, visible=False)
+def attention_distance_pooled_over_padding(student):
+    """Sequences of lengths 7, 2 and 4 (one mean over all their real queries; padded rows ignored), float32,
+    and attention_mask=None."""
+    function = need(student, "mean_attention_distance")
+    maps, mask = _padded_case(3, [7, 2, 4], 7, 3, 7, np.float32)
+    compare_distances(function(maps, mask), analysis.mean_attention_distance(maps, mask), "padded float32 batch")
+    full, _ = _padded_case(4, [5, 5], 5, 2, 5)
+    compare_distances(function(full, None), analysis.mean_attention_distance(full), "attention_mask=None")
+
+
+@A4.check(points=2, visible=False)
+def kernel_distance_edges_and_even_k(student):
+    """Kernels with weight on taps outside the sequence, an even kernel size (K = 4), K = 1, float32, padding."""
+    function = need(student, "mean_kernel_distance")
+    for seed, K, dtype in ((5, 4, np.float64), (6, 1, np.float64), (7, 5, np.float32)):
+        kernels, mask = _padded_case(seed, [3, 6, 1], 6, 2, K, dtype)
+        compare_distances(function(kernels, mask), analysis.mean_kernel_distance(kernels, mask),
+                          f"K = {K}, {np.dtype(dtype).name}, padded")
+    kernels, _ = _padded_case(8, [4], 4, 1, 9)  # T = 4 < K = 9: most taps fall outside the sequence
+    compare_distances(function(kernels, None), analysis.mean_kernel_distance(kernels), "T = 4, K = 9, no mask")
+
+
+@A4.check(points=1, visible=False)
+def kernel_distance_other_layers(student, ctx):
+    """mean_kernel_distance of layers 1, 2 and 3 on batch "b"."""
+    _, kernels = ctx.outputs("b")
+    function = need(student, "mean_kernel_distance")
+    for layer in (1, 2, 3):
+        compare_distances(function(kernels[layer], ctx.mask("b")),
+                          analysis.mean_kernel_distance(kernels[layer], ctx.mask("b")),
+                          f"mean_kernel_distance(layer {layer}, batch b)")
+
+
+@A4.check(points=1, visible=False)
+def even_distances_other_inputs(student):
+    """even_attention_distance with lengths 1, 5 and 3 in T = 5; even_kernel_distance for K = 1, 3, 4, 7."""
+    mask = (np.arange(5)[None, :] < np.array([1, 5, 3])[:, None]).astype(np.int64)
+    got = as_float(need(student, "even_attention_distance")(mask), "even_attention_distance")
+    close(got, expected_even_attention_distance(mask), "even_attention_distance(lengths 1, 5, 3)")
+    for K in (1, 3, 4, 7):
+        got = as_float(need(student, "even_kernel_distance")(K), "even_kernel_distance")
+        close(got, expected_even_kernel_distance(K), f"even_kernel_distance({K})")
+
+
+@A4.check(points=2, visible=False)
+def ablation_attention_head(student, ctx):
+    """ablation_loss_change(model, batch "b", "attention", 3, 1)."""
+    got = need(student, "ablation_loss_change")(ctx.student_model(), ctx.batch("b"), "attention", 3, 1)
+    close(as_float(got, "ablation_loss_change"), ctx.ablation("b")["attention", 3, 1],
+          "ablation_loss_change(attention head 1 of layer 3, batch b)", atol=2e-4, rtol=1e-3)
+
+
+@A4.check(points=1, visible=False)
+def ablation_from_train_mode(student, ctx):
+    """A model handed over in train mode: the eval-mode loss change, and the model back in train mode."""
+    model = ctx.student_model().train()
+    batch = ctx.batch("a")
+    got = need(student, "ablation_loss_change")(model, batch, "conv", 2, 1)
+    close(as_float(got, "ablation_loss_change"), ctx.ablation("a")["conv", 2, 1],
+          "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)",
+          atol=2e-4, rtol=1e-3)
+    if not model.training:
+        raise AssertionError("ablation_loss_change left a model that was in train mode in eval mode")
+    original = ctx.batch("a")
+    if any(not np.array_equal(batch[key], original[key]) for key in original):
+        raise AssertionError("ablation_loss_change modified the batch")
+
+
+@A4.check(points=1, visible=False)
+def classify_boundaries(student):
+    """Ratios exactly at the thresholds, other thresholds, and a (1, 7) input."""
+    classify = need(student, "classify_heads")
+    distances = np.array([[0.6, 0.99, 1.0, 1.2, 1.79, 1.8, 2.5]])  # / 2.0: 0.3, 0.495, 0.5, 0.6, 0.895, 0.9, 1.25
+    compare_labels(classify(distances.copy(), 2.0), expected_labels(distances, 2.0), "default thresholds")
+    compare_labels(classify(distances.copy(), 2.0, local_below=0.3, global_above=0.6),
+                   expected_labels(distances, 2.0, 0.3, 0.6), "local_below=0.3, global_above=0.6")

@@ -1,0 +1,62 @@
+"""A4's visible checks: each function on layer 0 / one head of the nano model with the fixed batch "a"."""
+
+from minconvbert import analysis
+from minconvbert.grade.a4_head_analysis.spec import (
+    A4,
+    as_float,
+    compare_distances,
+    compare_labels,
+    expected_even_attention_distance,
+    expected_even_kernel_distance,
+    expected_labels,
+)
+from minconvbert.grade.checks import close, need
+
+
+@A4.check(points=2, visible=True)
+def attention_distance_layer0(student, ctx):
+    """mean_attention_distance of layer 0's attention heads on batch "a" (padded)."""
+    attentions, _ = ctx.outputs("a")
+    got = need(student, "mean_attention_distance")(attentions[0], ctx.mask("a"))
+    want = analysis.mean_attention_distance(attentions[0], ctx.mask("a"))
+    compare_distances(got, want, "mean_attention_distance(layer 0)")
+
+
+@A4.check(points=2, visible=True)
+def kernel_distance_layer0(student, ctx):
+    """mean_kernel_distance of layer 0's convolution heads on batch "a" (padded)."""
+    _, kernels = ctx.outputs("a")
+    got = need(student, "mean_kernel_distance")(kernels[0], ctx.mask("a"))
+    want = analysis.mean_kernel_distance(kernels[0], ctx.mask("a"))
+    compare_distances(got, want, "mean_kernel_distance(layer 0)")
+
+
+@A4.check(points=2, visible=True)
+def even_distances(student, ctx):
+    """even_attention_distance of batch "a"'s mask, and even_kernel_distance(9)."""
+    got = as_float(need(student, "even_attention_distance")(ctx.mask("a")), "even_attention_distance")
+    close(got, expected_even_attention_distance(ctx.mask("a")), "even_attention_distance(mask of batch a)")
+    got = as_float(need(student, "even_kernel_distance")(9), "even_kernel_distance")
+    close(got, expected_even_kernel_distance(9), "even_kernel_distance(9)")
+
+
+@A4.check(points=2, visible=True)
+def ablation_conv_head(student, ctx):
+    """ablation_loss_change(model, batch "a", "conv", 1, 0)."""
+    got = need(student, "ablation_loss_change")(ctx.student_model(), ctx.batch("a"), "conv", 1, 0)
+    close(as_float(got, "ablation_loss_change"), ctx.ablation("a")["conv", 1, 0],
+          "ablation_loss_change(conv head 0 of layer 1)", atol=2e-4, rtol=1e-3)
+
+
+@A4.check(points=2, visible=True)
+def classify_nano_heads(student, ctx):
+    """classify_heads of every attention head, then every conv head, on batch "a" (default thresholds)."""
+    classify = need(student, "classify_heads")
+    attentions, kernels = ctx.outputs("a")
+    mask = ctx.mask("a")
+    for kind, distances, even in (
+        ("attention", analysis.mean_attention_distance(attentions, mask), expected_even_attention_distance(mask)),
+        ("conv", analysis.mean_kernel_distance(kernels, mask), expected_even_kernel_distance(kernels[0].shape[-1])),
+    ):
+        compare_labels(classify(distances.copy(), even), expected_labels(distances, even),
+                       f"classify_heads({kind} heads)")
