@@ -8,6 +8,8 @@ from minconvbert import analysis
 from minconvbert.grade.a4_head_analysis.spec import (
     A4,
     as_float,
+    check_ablation,
+    check_distances,
     compare_distances,
     compare_labels,
     expected_even_attention_distance,
@@ -41,11 +43,9 @@ def _padded_case(seed, lengths, T, H, width, dtype=np.float64):
 def attention_distance_other_layers(student, ctx):
     """mean_attention_distance of layers 1, 2 and 3 on batch "b"."""
     attentions, _ = ctx.outputs("b")
-    function = need(student, "mean_attention_distance")
     for layer in (1, 2, 3):
-        compare_distances(function(attentions[layer], ctx.mask("b")),
-                          analysis.mean_attention_distance(attentions[layer], ctx.mask("b")),
-                          f"mean_attention_distance(layer {layer}, batch b)")
+        check_distances(student, "mean_attention_distance", attentions[layer], ctx.mask("b"),
+                        f"mean_attention_distance(layer {layer}, batch b)")
 
 
 @A4.check(points=1, visible=False)
@@ -75,11 +75,9 @@ def kernel_distance_edges_and_even_k(student):
 def kernel_distance_other_layers(student, ctx):
     """mean_kernel_distance of layers 1, 2 and 3 on batch "b"."""
     _, kernels = ctx.outputs("b")
-    function = need(student, "mean_kernel_distance")
     for layer in (1, 2, 3):
-        compare_distances(function(kernels[layer], ctx.mask("b")),
-                          analysis.mean_kernel_distance(kernels[layer], ctx.mask("b")),
-                          f"mean_kernel_distance(layer {layer}, batch b)")
+        check_distances(student, "mean_kernel_distance", kernels[layer], ctx.mask("b"),
+                        f"mean_kernel_distance(layer {layer}, batch b)")
 
 
 @A4.check(points=1, visible=False)
@@ -96,9 +94,8 @@ def even_distances_other_inputs(student):
 @A4.check(points=2, visible=False)
 def ablation_attention_head(student, ctx):
     """ablation_loss_change(model, batch "b", "attention", 3, 1)."""
-    got = need(student, "ablation_loss_change")(ctx.student_model(), ctx.batch("b"), "attention", 3, 1)
-    close(as_float(got, "ablation_loss_change"), ctx.ablation("b")["attention", 3, 1],
-          "ablation_loss_change(attention head 1 of layer 3, batch b)", atol=2e-4, rtol=1e-3)
+    check_ablation(student, ctx.student_model(), ctx.batch("b"), "attention", 3, 1, ctx.ablation("b")["attention", 3, 1],
+                   "ablation_loss_change(attention head 1 of layer 3, batch b)")
 
 
 @A4.check(points=1, visible=False)
@@ -106,10 +103,8 @@ def ablation_from_train_mode(student, ctx):
     """A model handed over in train mode: the eval-mode loss change, and the model back in train mode."""
     model = ctx.student_model().train()
     batch = ctx.batch("a")
-    got = need(student, "ablation_loss_change")(model, batch, "conv", 2, 1)
-    close(as_float(got, "ablation_loss_change"), ctx.ablation("a")["conv", 2, 1],
-          "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)",
-          atol=2e-4, rtol=1e-3)
+    check_ablation(student, model, batch, "conv", 2, 1, ctx.ablation("a")["conv", 2, 1],
+                   "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)")
     if not model.training:
         raise AssertionError("ablation_loss_change left a model that was in train mode in eval mode")
     original = ctx.batch("a")

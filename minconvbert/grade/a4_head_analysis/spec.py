@@ -14,7 +14,7 @@ import numpy as np
 
 from minconvbert import analysis
 from minconvbert.data.masking import mask_tokens
-from minconvbert.grade.checks import close
+from minconvbert.grade.checks import close, need
 from minconvbert.grade.framework import Assignment
 from minconvbert.tensor import no_grad
 
@@ -139,6 +139,18 @@ def compare_distances(got, want, what: str, rtol: float = 1e-5) -> None:
     """Per-head distances: same shape, within float32 accuracy."""
     close(np.asarray(got, dtype=np.float64) if not isinstance(got, np.ndarray) else got, want, what,
           atol=1e-6, rtol=rtol)
+
+
+def check_distances(student, function: str, maps, mask, what: str) -> None:
+    """The student's `function` (mean_attention_distance or mean_kernel_distance) on (maps, mask)
+    against minconvbert.analysis's function of the same name."""
+    compare_distances(need(student, function)(maps, mask), getattr(analysis, function)(maps, mask), what)
+
+
+def check_ablation(student, model, batch, kind: str, layer: int, head: int, want: float, what: str) -> None:
+    """The student's ablation_loss_change(model, batch, kind, layer, head) against `want`."""
+    got = need(student, "ablation_loss_change")(model, batch, kind, layer, head)
+    close(as_float(got, "ablation_loss_change"), want, what, atol=2e-4, rtol=1e-3)
 
 
 def compare_labels(got, want, what: str) -> None:

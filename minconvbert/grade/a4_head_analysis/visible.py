@@ -4,7 +4,8 @@ from minconvbert import analysis
 from minconvbert.grade.a4_head_analysis.spec import (
     A4,
     as_float,
-    compare_distances,
+    check_ablation,
+    check_distances,
     compare_labels,
     expected_even_attention_distance,
     expected_even_kernel_distance,
@@ -17,18 +18,14 @@ from minconvbert.grade.checks import close, need
 def attention_distance_layer0(student, ctx):
     """mean_attention_distance of layer 0's attention heads on batch "a" (padded)."""
     attentions, _ = ctx.outputs("a")
-    got = need(student, "mean_attention_distance")(attentions[0], ctx.mask("a"))
-    want = analysis.mean_attention_distance(attentions[0], ctx.mask("a"))
-    compare_distances(got, want, "mean_attention_distance(layer 0)")
+    check_distances(student, "mean_attention_distance", attentions[0], ctx.mask("a"), "mean_attention_distance(layer 0)")
 
 
 @A4.check(points=2, visible=True)
 def kernel_distance_layer0(student, ctx):
     """mean_kernel_distance of layer 0's convolution heads on batch "a" (padded)."""
     _, kernels = ctx.outputs("a")
-    got = need(student, "mean_kernel_distance")(kernels[0], ctx.mask("a"))
-    want = analysis.mean_kernel_distance(kernels[0], ctx.mask("a"))
-    compare_distances(got, want, "mean_kernel_distance(layer 0)")
+    check_distances(student, "mean_kernel_distance", kernels[0], ctx.mask("a"), "mean_kernel_distance(layer 0)")
 
 
 @A4.check(points=2, visible=True)
@@ -43,9 +40,8 @@ def even_distances(student, ctx):
 @A4.check(points=2, visible=True)
 def ablation_conv_head(student, ctx):
     """ablation_loss_change(model, batch "a", "conv", 1, 0)."""
-    got = need(student, "ablation_loss_change")(ctx.student_model(), ctx.batch("a"), "conv", 1, 0)
-    close(as_float(got, "ablation_loss_change"), ctx.ablation("a")["conv", 1, 0],
-          "ablation_loss_change(conv head 0 of layer 1)", atol=2e-4, rtol=1e-3)
+    check_ablation(student, ctx.student_model(), ctx.batch("a"), "conv", 1, 0, ctx.ablation("a")["conv", 1, 0],
+                   "ablation_loss_change(conv head 0 of layer 1)")
 
 
 @A4.check(points=2, visible=True)
