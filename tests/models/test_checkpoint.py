@@ -171,10 +171,11 @@ def test_shape_mismatch_and_missing_files(tmp_path):
 
 def test_hub_id_resolves_from_a_local_cache_without_network(tmp_path, monkeypatch):
     model = _tiny()
-    snapshot = tmp_path / "hub" / "models--YituTech--conv-bert-base" / "snapshots" / "abc123"
+    commit = "0123456789abcdef0123456789abcdef01234567"  # refs/main holds a full 40-hex commit hash
+    snapshot = tmp_path / "hub" / "models--YituTech--conv-bert-base" / "snapshots" / commit
     model.save_pretrained(snapshot)
     (tmp_path / "hub" / "models--YituTech--conv-bert-base" / "refs").mkdir()
-    (tmp_path / "hub" / "models--YituTech--conv-bert-base" / "refs" / "main").write_text("abc123")
+    (tmp_path / "hub" / "models--YituTech--conv-bert-base" / "refs" / "main").write_text(commit)
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     loaded = ConvBertForMaskedLM.from_pretrained("YituTech/conv-bert-base")
