@@ -67,7 +67,7 @@ def test_threading_layer_defaults_to_workqueue():
     code = """
 import numba, numpy as np
 from minconvbert.kernels import fast
-fast.gelu_forward(np.ones(100_000, np.float32))  # above fast.SERIAL_BELOW: the parallel loop
+fast.gelu_forward(np.ones(1_000_000, np.float32))  # above fast.SERIAL_BELOW: the parallel loop
 print(numba.config.THREADING_LAYER, numba.threading_layer())
 """
     result = run_python(code)
@@ -93,7 +93,7 @@ def test_calls_from_several_threads_at_once():
 import threading
 import numpy as np
 from minconvbert.kernels import fast, reference
-x = np.random.default_rng(0).standard_normal((64, 1025)).astype(np.float32)  # parallel on the main thread
+x = np.random.default_rng(0).standard_normal((256, 1025)).astype(np.float32)  # parallel on the main thread
 expected = reference.softmax_forward(x)
 errors = []
 def work():
