@@ -59,6 +59,7 @@ def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads
     from minconvbert.analysis import mean_attention_distance, mean_kernel_distance
     from minconvbert.inference import fill_mask
     from minconvbert.models.convbert import ConvBertForMaskedLM
+    from minconvbert.tensor import no_grad
     from minconvbert.tokenizer import ConvBertTokenizerFast
 
     started = time.perf_counter()
@@ -75,7 +76,8 @@ def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads
     text = "Return the number of items in the list, or zero if the list is empty."
     encoded = tokenizer(text, return_tensors="np")
     tokens = tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])
-    outputs = model(input_ids=encoded["input_ids"], output_attentions=True, output_conv_kernels=True)
+    with no_grad():
+        outputs = model(input_ids=encoded["input_ids"], output_attentions=True, output_conv_kernels=True)
     layer = config.num_hidden_layers - 1
     viz.layer_overview(outputs, layer, tokens, path=figure)
     attention = mean_attention_distance(outputs.attentions)  # (L, H)

@@ -72,10 +72,9 @@ class _Loop:
     the serial one compiles a copy of the function under another name ("<name>_serial").
     """
 
-    def __init__(self, plain, parallel: bool = True):
+    def __init__(self, plain):
         self.plain = plain
-        self.parallel = parallel
-        self.compiled = njit(parallel=parallel, cache=True, fastmath=False, error_model="numpy")(plain)
+        self.compiled = njit(parallel=True, cache=True, fastmath=False, error_model="numpy")(plain)
         self._serial = None
 
     def serial(self):
@@ -87,7 +86,7 @@ class _Loop:
         return self._serial
 
     def __call__(self, *args):
-        if self.parallel and (args[0].size < SERIAL_BELOW or threading.current_thread() is not threading.main_thread()):
+        if args[0].size < SERIAL_BELOW or threading.current_thread() is not threading.main_thread():
             return self.serial()(*args)
         return self.compiled(*args)
 
