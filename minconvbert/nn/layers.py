@@ -1,7 +1,9 @@
 """Layers: Linear, Embedding, LayerNorm, Dropout, the separable and grouped layers ConvBERT uses.
 
 Weights are stored in PyTorch's layouts (Linear weight (out, in); Conv1d weights (out, in/groups, K)),
-so a state dict maps one to one. Random initialisation takes an explicit `rng`.
+so a state dict maps one to one. Random initialisation takes an explicit `rng`; each layer with
+random weights draws them in `reset_parameters(rng)` when built, except inside `init.deferred()`
+(a model that initialises all its weights itself, once).
 """
 
 from __future__ import annotations
@@ -33,11 +35,18 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None, dtype=np.float32):
         super().__init__()
-        rng = _random.resolve(rng)  # one stream for weight and bias (an int seed would restart it for each)
         self.in_features, self.out_features = in_features, out_features
-        bound = 1.0 / math.sqrt(in_features) if in_features else 0.0
-        self.weight = init.uniform_(_empty(out_features, in_features, dtype=dtype), -bound, bound, rng)
-        self.bias = init.uniform_(_empty(out_features, dtype=dtype), -bound, bound, rng) if bias else None
+        self.weight = _empty(out_features, in_features, dtype=dtype)
+        self.bias = _empty(out_features, dtype=dtype) if bias else None
+        if not init.is_deferred():
+            self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        rng = _random.resolve(rng)  # one stream for weight and bias (an int seed would restart it for each)
+        bound = 1.0 / math.sqrt(self.in_features) if self.in_features else 0.0
+        init.uniform_(self.weight, -bound, bound, rng)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound, rng)
 
     def forward(self, x):
         return F.linear(x, self.weight, self.bias)
@@ -57,7 +66,12 @@ class Embedding(Module):
             raise ValueError(f"Embedding: padding_idx {padding_idx} is outside [0, {num_embeddings})")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings
-        self.weight = init.normal_(_empty(num_embeddings, embedding_dim, dtype=dtype), 1.0, rng=rng)
+        self.weight = _empty(num_embeddings, embedding_dim, dtype=dtype)
+        if not init.is_deferred():
+            self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        init.normal_(self.weight, 1.0, rng=rng)
         if self.padding_idx is not None:
             self.weight.data[self.padding_idx] = 0
 
@@ -140,9 +154,15 @@ class SeparableConv1D(Module):
         self.depthwise = _Conv1dWeight(input_filters, 1, kernel_size, dtype=dtype)
         self.pointwise = _Conv1dWeight(output_filters, input_filters, 1, dtype=dtype)
         self.bias = _empty(output_filters, 1, dtype=dtype)
+        self.std = std
+        if not init.is_deferred():
+            self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
         rng = _random.resolve(rng)  # one stream for both weights
-        init.normal_(self.depthwise.weight, std, rng=rng)
-        init.normal_(self.pointwise.weight, std, rng=rng)
+        init.normal_(self.depthwise.weight, self.std, rng=rng)
+        init.normal_(self.pointwise.weight, self.std, rng=rng)
+        init.zeros_(self.bias)
 
     def forward(self, x):
         c_in, k = self.depthwise.weight.shape[0], self.depthwise.weight.shape[2]
@@ -168,10 +188,15 @@ class GroupedLinear(Module):
                 f"GroupedLinear: input_size {input_size} and output_size {output_size} must both divide "
                 f"into num_groups={num_groups}"
             )
-        self.input_size, self.output_size, self.num_groups = input_size, output_size, num_groups
-        self.weight = init.normal_(_empty(num_groups, input_size // num_groups, output_size // num_groups, dtype=dtype),
-                                   std, rng=rng)
+        self.input_size, self.output_size, self.num_groups, self.std = input_size, output_size, num_groups, std
+        self.weight = _empty(num_groups, input_size // num_groups, output_size // num_groups, dtype=dtype)
         self.bias = _empty(output_size, dtype=dtype)
+        if not init.is_deferred():
+            self.reset_parameters(rng)
+
+    def reset_parameters(self, rng=None) -> None:
+        init.normal_(self.weight, self.std, rng=rng)
+        init.zeros_(self.bias)
 
     def forward(self, x):
         lead = x.shape[:-1]

@@ -60,6 +60,7 @@ class ElectraPretraining(nn.Module):
             if getattr(generator, name) != getattr(config, name):
                 raise ValueError(f"ElectraPretraining: generator and discriminator must share {name} (embeddings)")
         self.config = config
+        rng = _random.resolve(rng)  # one stream for both models (an int seed would give them the same draws)
         self.discriminator = ConvBertForPreTraining(config, rng=rng)
         self.generator = ConvBertForMaskedLM(generator, rng=rng)
         self.generator.convbert.embeddings = self.discriminator.convbert.embeddings  # shared

@@ -15,6 +15,7 @@ import numpy as np
 from minconvbert.io import atomic, checkpoint_files, hub
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.weights import to_checkpoint_names, to_model_names
+from minconvbert.nn import init
 
 __all__ = ["load_pretrained", "load_weights_into", "save_pretrained", "resolve"]
 
@@ -25,14 +26,22 @@ def resolve(name_or_path, revision=None) -> Path:
 
 def load_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=None, rng=None, revision=None,
                     **config_overrides):
-    """Build `cls` from a checkpoint. Missing and unexpected names raise (strict) or warn, listing them."""
+    """Build `cls` from a checkpoint. Missing and unexpected names raise (strict) or warn, listing them.
+
+    The model is built without drawing any weights; only the ones the checkpoint lacks (a new
+    head) are initialised afterwards, from `rng`, so loading a complete checkpoint draws nothing.
+    """
     directory = resolve(name_or_path, revision)
     if config is None:
         config = ConvBertConfig.from_pretrained(directory, **config_overrides)
     elif config_overrides:
         raise TypeError(f"from_pretrained: pass either config or config overrides {sorted(config_overrides)}, not both")
-    model = cls(config, rng=rng)
-    load_weights_into(model, directory, strict=strict, label=f"{cls.__name__}.from_pretrained({str(name_or_path)!r})")
+    with init.deferred():  # no random draws for the weights the checkpoint provides
+        model = cls(config)
+    missing, _ = load_weights_into(model, directory, strict=strict,
+                                   label=f"{cls.__name__}.from_pretrained({str(name_or_path)!r})")
+    if missing:  # a new head: initialised as the model's own __init__ would
+        model.init_weights(rng, names=missing)
     if dtype is not None:
         model.to(dtype)
     return model.eval()

@@ -24,6 +24,7 @@ from minconvbert.models.convbert.outputs import (
     SequenceClassifierOutput,
     TokenClassifierOutput,
 )
+from minconvbert.nn import init
 from minconvbert.tensor import Tensor
 
 __all__ = [
@@ -46,11 +47,16 @@ def _array(value):
 
 
 class _TaskModel(ConvBertPreTrainedModel):
-    """A ConvBertModel under the name `convbert`, with a head added by the subclass."""
+    """A ConvBertModel under the name `convbert`, with a head added by the subclass.
+
+    A subclass builds its head inside `init.deferred()` and ends its __init__ with
+    `self.post_init(rng)`, so that the whole model (encoder included) is initialised once.
+    """
 
     def __init__(self, config: ConvBertConfig):
         super().__init__(config)
-        self.convbert = ConvBertModel(config)
+        with init.deferred():
+            self.convbert = ConvBertModel(config)
 
     def _encode(self, input_ids, kwargs):
         unknown = set(kwargs) - set(_ENCODER_ARGS)
@@ -77,10 +83,11 @@ class ConvBertForMaskedLM(_TaskModel):
 
     def __init__(self, config: ConvBertConfig, rng=None):
         super().__init__(config)
-        self.generator_predictions = ConvBertGeneratorPredictions(config)
-        self.generator_lm_head = nn.Linear(config.embedding_size, config.vocab_size)
-        self.init_weights(rng)
+        with init.deferred():
+            self.generator_predictions = ConvBertGeneratorPredictions(config)
+            self.generator_lm_head = nn.Linear(config.embedding_size, config.vocab_size)
         self.tie_weights()
+        self.post_init(rng)
 
     def tie_weights(self) -> None:
         """Make generator_lm_head.weight the same Parameter as the word embeddings (as the reference ties them)."""
@@ -128,8 +135,9 @@ class ConvBertForSequenceClassification(_TaskModel):
 
     def __init__(self, config: ConvBertConfig, rng=None):
         super().__init__(config)
-        self.classifier = ConvBertClassificationHead(config)
-        self.init_weights(rng)
+        with init.deferred():
+            self.classifier = ConvBertClassificationHead(config)
+        self.post_init(rng)
 
     def forward(self, input_ids=None, labels=None, **kwargs) -> SequenceClassifierOutput:
         outputs = self._encode(input_ids, kwargs)
@@ -172,8 +180,9 @@ class ConvBertForMultipleChoice(_TaskModel):
                 f"summary_use_proj is supported, got summary_type={summary_type!r}"
             )
         self.summary_type = summary_type
-        self.classifier = nn.Linear(config.hidden_size, 1)
-        self.init_weights(rng)
+        with init.deferred():
+            self.classifier = nn.Linear(config.hidden_size, 1)
+        self.post_init(rng)
 
     def forward(self, input_ids=None, labels=None, **kwargs) -> MultipleChoiceModelOutput:
         """input_ids / attention_mask / token_type_ids / position_ids (B, num_choices, T); inputs_embeds
@@ -216,8 +225,9 @@ class ConvBertForTokenClassification(_TaskModel):
         super().__init__(config)
         p = config.classifier_dropout if config.classifier_dropout is not None else config.hidden_dropout_prob
         self.dropout = nn.Dropout(p)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.init_weights(rng)
+        with init.deferred():
+            self.classifier = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init(rng)
 
     def forward(self, input_ids=None, labels=None, **kwargs) -> TokenClassifierOutput:
         outputs = self._encode(input_ids, kwargs)
@@ -241,8 +251,9 @@ class ConvBertForQuestionAnswering(_TaskModel):
             raise ValueError(
                 f"ConvBertForQuestionAnswering: num_labels must be 2 (start and end), got {config.num_labels}"
             )
-        self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
-        self.init_weights(rng)
+        with init.deferred():
+            self.qa_outputs = nn.Linear(config.hidden_size, config.num_labels)
+        self.post_init(rng)
 
     def forward(self, input_ids=None, start_positions=None, end_positions=None, **kwargs):
         outputs = self._encode(input_ids, kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from minconvbert import nn
+from minconvbert import random as _random
 from minconvbert.models.convbert import checkpoint
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.layers import ConvBertEmbeddings, ConvBertEncoder, additive_attention_mask
@@ -32,24 +33,50 @@ class ConvBertPreTrainedModel(nn.Module):
         config.validate()
         self.config = config
 
-    def init_weights(self, rng=None) -> "ConvBertPreTrainedModel":
+    def init_weights(self, rng=None, names=None) -> "ConvBertPreTrainedModel":
         """The reference's initialisation: every weight matrix N(0, initializer_range), biases zero,
-        LayerNorm weight 1 and bias 0, the padding embedding row zero. `rng`: Generator, seed or None."""
+        LayerNorm weight 1 and bias 0, the padding embedding row zero.
+
+        `rng` (Generator, int seed or None for the package default) is resolved once, so every
+        tensor gets its own draws; a tied weight is drawn once. `names`: initialise only these
+        parameters (from_pretrained passes the ones the checkpoint lacks); None means all.
+        """
+        rng = _random.resolve(rng)
         std = self.config.initializer_range
+        wanted = None if names is None else set(names)
+        chosen = {id(p) for name, p in self.named_parameters(remove_duplicate=False)
+                  if wanted is None or name in wanted}
+        done = set()
+
+        def fill(param, how):  # each chosen parameter once, in module order
+            if param is not None and id(param) in chosen and id(param) not in done:
+                done.add(id(param))
+                how(param)
+
+        def normal(param):
+            init.normal_(param, std, rng=rng)
+
         for module in self.modules():
-            if isinstance(module, (nn.Linear, nn.Embedding, nn.GroupedLinear)):
-                init.normal_(module.weight, std, rng=rng)
-            if isinstance(module, nn.SeparableConv1D):
-                init.normal_(module.depthwise.weight, std, rng=rng)
-                init.normal_(module.pointwise.weight, std, rng=rng)
-            if isinstance(module, (nn.Linear, nn.GroupedLinear, nn.SeparableConv1D)) and module.bias is not None:
-                init.zeros_(module.bias)
-            if isinstance(module, nn.Embedding) and module.padding_idx is not None:
-                module.weight.data[module.padding_idx] = 0
-            if isinstance(module, nn.LayerNorm):
-                init.ones_(module.weight)
-                init.zeros_(module.bias)
+            if isinstance(module, nn.Embedding):
+                fill(module.weight, normal)
+                if module.padding_idx is not None and id(module.weight) in chosen:
+                    module.weight.data[module.padding_idx] = 0
+            elif isinstance(module, (nn.Linear, nn.GroupedLinear)):
+                fill(module.weight, normal)
+            elif isinstance(module, nn.SeparableConv1D):
+                fill(module.depthwise.weight, normal)
+                fill(module.pointwise.weight, normal)
+            elif isinstance(module, nn.LayerNorm):
+                fill(module.weight, init.ones_)
+            if isinstance(module, (nn.Linear, nn.GroupedLinear, nn.SeparableConv1D, nn.LayerNorm)):
+                fill(module.bias, init.zeros_)
         return self
+
+    def post_init(self, rng=None) -> None:
+        """Called at the end of every model's __init__: draw the weights, once, unless this model is
+        being built inside a larger one or by from_pretrained (`init.deferred()`), which does it."""
+        if not init.is_deferred():
+            self.init_weights(rng)
 
     @classmethod
     def from_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=None, rng=None, revision=None,
@@ -118,11 +145,12 @@ class ConvBertModel(ConvBertPreTrainedModel):
 
     def __init__(self, config: ConvBertConfig, rng=None):
         super().__init__(config)
-        self.embeddings = ConvBertEmbeddings(config)
-        if config.embedding_size != config.hidden_size:
-            self.embeddings_project = nn.Linear(config.embedding_size, config.hidden_size)
-        self.encoder = ConvBertEncoder(config)
-        self.init_weights(rng)
+        with init.deferred():  # the layers only allocate; post_init draws every weight once
+            self.embeddings = ConvBertEmbeddings(config)
+            if config.embedding_size != config.hidden_size:
+                self.embeddings_project = nn.Linear(config.embedding_size, config.hidden_size)
+            self.encoder = ConvBertEncoder(config)
+        self.post_init(rng)
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings

@@ -16,6 +16,7 @@ from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.heads import _TaskModel, _array, _records
 from minconvbert.models.convbert.layers import get_activation
 from minconvbert.models.convbert.outputs import LogitsOutput
+from minconvbert.nn import init
 
 __all__ = ["ConvBertForPreTraining", "ConvBertForPreTrainingOutput"]
 
@@ -42,8 +43,9 @@ class ConvBertForPreTraining(_TaskModel):
 
     def __init__(self, config: ConvBertConfig, rng=None):
         super().__init__(config)
-        self.discriminator_predictions = ConvBertDiscriminatorPredictions(config)
-        self.init_weights(rng)
+        with init.deferred():
+            self.discriminator_predictions = ConvBertDiscriminatorPredictions(config)
+        self.post_init(rng)
 
     def forward(self, input_ids=None, labels=None, **kwargs) -> ConvBertForPreTrainingOutput:
         """labels (B, T): 1 where the token was replaced, 0 where it is original."""
