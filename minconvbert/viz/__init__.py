@@ -8,6 +8,7 @@ the cell's value, in a script pass `path=` (or call `fig.savefig`).
 
 from minconvbert.viz.ablation import head_ablation_plot
 from minconvbert.viz.curves import training_curves
+from minconvbert.viz.explorer import HeadExplorer, head_explorer
 from minconvbert.viz.graph import autograd_graph, graph_layout
 from minconvbert.viz.heads import attention_map, conv_kernel_map, layer_overview
 
@@ -19,4 +20,6 @@ __all__ = [
     "training_curves",
     "autograd_graph",
     "graph_layout",
+    "head_explorer",
+    "HeadExplorer",
 ]
