@@ -199,7 +199,7 @@ def head_explorer(model, tokenizer, text: str, max_length: int | None = None, ti
     ids = encoded["input_ids"]  # (1, T)
     if ids.shape[1] > limit:
         raise ValueError(f"text: {ids.shape[1]} tokens, more than the model's max_position_embeddings {limit}; "
-                         f"shorten it or pass max_length={limit}")
+                         f"shorten it or pass max_length={limit} (--max-length {limit} on the command line)")
     encoder = model._base_model() if hasattr(model, "_base_model") else model
     was_training = model.training
     model.eval()
