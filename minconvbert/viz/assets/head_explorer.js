@@ -22,9 +22,11 @@
   const SCALES = ["1", "0.5", "0.25", "0.1", "fit"];
 
   function decode(text) {  // base64 of little-endian uint16 -> Uint16Array
-    const bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-    const view = new DataView(bytes.buffer);
-    const out = new Uint16Array(bytes.length / 2);
+    const chars = atob(text);
+    const bytes = new Uint8Array(chars.length);
+    for (let i = 0; i < chars.length; i++) bytes[i] = chars.charCodeAt(i);
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] === 1) return new Uint16Array(bytes.buffer);
+    const view = new DataView(bytes.buffer), out = new Uint16Array(bytes.length / 2);  // a big-endian machine
     for (let i = 0; i < out.length; i++) out[i] = view.getUint16(2 * i, true);
     return out;
   }
@@ -200,7 +202,7 @@
         cell.value.classList.remove("small");
         cell.bar.style.width = "0";
         cell.bar.classList.remove("clipped");
-        cell.td.classList.remove("window");
+        cell.td.classList.remove("window", "shown");
       }
       const summary = data.summary, even = data.even, kind = head.kind;
       summaries[head.id].distance.textContent = "distance " + summary[kind + "_distance"][layer][head.head].toFixed(2) +
@@ -212,6 +214,7 @@
       for (const [position, steps] of weights) {
         const cell = cells[head.id][position + LEFT];
         const weight = steps / STEPS;
+        cell.td.classList.add("shown");
         cell.value.textContent = weight.toFixed(data.digits);
         cell.value.classList.toggle("small", weight < 0.01);
         cell.bar.style.width = steps ? (100 * Math.min(weight / scale, 1)).toFixed(1) + "%" : "0";
