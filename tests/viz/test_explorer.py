@@ -8,6 +8,7 @@ import base64
 import html
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -196,3 +197,11 @@ def test_the_demo_writes_the_explorer_beside_its_figure(tmp_path, monkeypatch, n
     page = tmp_path / "heads.html"
     assert any(str(page) in line and "interactive" in line for line in lines)
     assert page_data(page.read_text(encoding="utf-8"))["num_layers"] == nano[0].config.num_hidden_layers
+
+
+def test_the_docs_example_runs(tmp_path, monkeypatch):
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "viz.md").read_text(encoding="utf-8")
+    (example,) = re.findall(r"```py\n(.*?)```", doc.split("## Head explorer", 1)[1], flags=re.S)
+    monkeypatch.chdir(tmp_path)
+    exec(compile(example, "docs/viz.md", "exec"), {})
+    assert page_data((tmp_path / "heads.html").read_text(encoding="utf-8"))["tokens"][0] == "[CLS]"
