@@ -4,6 +4,9 @@ Each function takes what a model, `minconvbert.analysis` or the training loop re
 figure, saves it when given `path=`, and returns the matplotlib Figure. Nothing here calls
 plt.show() or touches pyplot's global state; in a notebook the returned figure is displayed as
 the cell's value, in a script pass `path=` (or call `fig.savefig`).
+
+`head_explorer` is the exception: it returns an interactive HTML page of every head of every layer
+(`HeadExplorer`: shown inline in Jupyter, `.save(path)` writes it; no matplotlib).
 """
 
 from minconvbert.viz.ablation import head_ablation_plot

@@ -63,10 +63,9 @@
     const params = new URLSearchParams(location.hash.replace(/^#/, ""));
     state.layer = clampInt(params.get("layer"), 0, L - 1, state.layer);
     state.token = clampInt(params.get("token"), 0, T - 1, state.token);
-    if (params.has("hide")) {
-      state.hidden = new Set(params.get("hide").split(",").filter((id) => heads.some((h) => h.id === id)));
-    }
-    if (SCALES.includes(params.get("scale"))) state.scale = params.get("scale");
+    const hide = params.has("hide") ? params.get("hide").split(",") : [];  // absent: the defaults
+    state.hidden = new Set(hide.filter((id) => heads.some((h) => h.id === id)));
+    state.scale = SCALES.includes(params.get("scale")) ? params.get("scale") : "1";
   }
   function writeFragment() {
     const params = new URLSearchParams({ layer: state.layer, token: state.token });
@@ -257,7 +256,7 @@
   });
   document.addEventListener("keydown", (event) => {
     const step = { ArrowLeft: -1, ArrowRight: 1 }[event.key];
-    if (!step) return;
+    if (!step || event.target.closest("select, input")) return;  // the arrows of a control are its own
     event.preventDefault();
     state.token = Math.min(Math.max(state.token + step, 0), T - 1);
     state.hover = null;
