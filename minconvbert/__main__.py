@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -36,6 +37,30 @@ def _fill_mask(args) -> int:
         for i, predictions in enumerate(fill_mask(model, tokenizer, text, args.top_k)):
             shown = ", ".join(f"{token} ({p:.2f})" for token, p in predictions)
             print(f"  [MASK] #{i + 1}: {shown}")
+    return 0
+
+
+def _heads(args) -> int:
+    from minconvbert.models.convbert import ConvBertForMaskedLM
+    from minconvbert.tokenizer import ConvBertTokenizerFast
+    from minconvbert.viz import head_explorer
+
+    directory = os.path.dirname(os.path.abspath(args.html))
+    if not os.path.isdir(directory):
+        print(f"heads: --html: the directory {directory!r} does not exist", file=sys.stderr)
+        return 2
+    model = ConvBertForMaskedLM.from_pretrained(args.model)
+    tokenizer = ConvBertTokenizerFast.from_pretrained(args.model)
+    try:
+        explorer = head_explorer(model, tokenizer, args.text, max_length=args.max_length,
+                                 title=f"{args.model}: {args.text}")
+    except ValueError as error:  # an empty or too long text, a bad --max-length
+        print(f"heads: {error}", file=sys.stderr)
+        return 2
+    path = explorer.save(args.html)
+    L, H, T, K = explorer.conv_kernels.shape
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB: {T} tokens, {L} layers x ({H} attention + {H} "
+          f"convolution heads)); open it in a browser")
     return 0
 
 
@@ -109,6 +134,15 @@ def build_parser() -> argparse.ArgumentParser:
     fill.add_argument("--model", default="minconvbert/nano", help="checkpoint (default: the embedded nano model)")
     fill.add_argument("--top-k", dest="top_k", type=int, default=5)
     fill.set_defaults(run=_fill_mask)
+
+    heads = commands.add_parser("heads", help="write an interactive page of every attention and convolution head "
+                                "on a text (HTML, works offline)")
+    heads.add_argument("text", help='the text, e.g. "Return the number of items in the list."')
+    heads.add_argument("--html", default="heads.html", help="where to write the page (default heads.html)")
+    heads.add_argument("--model", default="minconvbert/nano", help="checkpoint (default: the embedded nano model)")
+    heads.add_argument("--max-length", dest="max_length", type=int, default=None,
+                       help="cut the text to this many tokens (default: all; at most max_position_embeddings)")
+    heads.set_defaults(run=_heads)
 
     inspect = commands.add_parser("inspect", help="config, parameter count by module and tensors of a checkpoint")
     inspect.add_argument("checkpoint", help="checkpoint directory, embedded name or hub id")

@@ -3,12 +3,14 @@
 1. load the nano checkpoint (trained by this project on Python's docstrings, shipped in the package);
 2. fill the [MASK] of a few sentences, top-5 predictions each;
 3. draw one layer's attention heads beside its dynamic-convolution heads to a PNG;
+   the head explorer of that sentence (every layer, interactive) goes to an HTML page beside it;
 4. gradient-check the engine on a tiny copy of the architecture (float64 finite differences).
 """
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -53,8 +55,9 @@ def gradient_check_summary(out=print, seed: int = 0) -> bool:
     return all(results.values())
 
 
-def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads.png", out=print) -> int:
-    """The whole demo; returns 0 when every step worked."""
+def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads.png", out=print,
+             explorer_page=None) -> int:
+    """The whole demo; returns 0 when every step worked. explorer_page: default, the figure's path with .html."""
     from minconvbert import viz
     from minconvbert.analysis import mean_attention_distance, mean_kernel_distance
     from minconvbert.inference import fill_mask
@@ -85,6 +88,9 @@ def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads
     out(f"heads of layer {layer} drawn to {figure}: attention heads look on average "
         f"{attention[layer].mean():.1f} tokens away, convolution heads {convolution[layer].mean():.1f} "
         f"(their span is +-{config.conv_kernel_size // 2})")
+    explorer = viz.HeadExplorer.from_outputs(outputs, tokens, title=f"{model_name}: {text}")
+    page = explorer.save(Path(figure).with_suffix(".html") if explorer_page is None else explorer_page)
+    out(f"every head of every layer on that sentence, interactive: {page} (open it in a browser)")
     ok = gradient_check_summary(out)
     out(f"done in {time.perf_counter() - started:.1f} s")
     return 0 if ok else 1
