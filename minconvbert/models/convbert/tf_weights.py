@@ -32,12 +32,12 @@ from pathlib import Path
 
 import numpy as np
 
+from minconvbert.io.checkpoint_files import TF_WEIGHTS_NAME
 from minconvbert.io.h5 import H5FormatError, KerasH5, write_weights
 
 __all__ = ["TF_WEIGHTS_NAME", "H5_LAYERS", "KERAS_MODEL_NAMES", "to_tf_name", "to_pt_name", "to_tf_array",
-           "to_pt_array", "read_tf_weights", "write_tf_weights"]
+           "to_pt_array", "read_tf_weights", "write_tf_weights", "tf_class_of"]
 
-TF_WEIGHTS_NAME = "tf_model.h5"
 
 # The Keras model names (transformers' class names in snake case) and top-level layers of each class.
 KERAS_MODEL_NAMES = {
@@ -114,6 +114,16 @@ def to_tf_array(name: str, array: np.ndarray) -> np.ndarray:
 def to_pt_array(path: str, array: np.ndarray) -> np.ndarray:
     """A Keras array for the TF path `path` in our layout (C-contiguous)."""
     return np.ascontiguousarray(_rule(path, 1)[3](array))
+
+
+def tf_class_of(path: str | Path) -> str:
+    """The TFConvBert* class whose top-level layers a tf_model.h5 file holds (Keras numbers dropouts)."""
+    with KerasH5(path) as f:
+        layers = tuple("dropout" if re.fullmatch(r"dropout(_\d+)?", n) else n for n in f.layer_names)
+    for class_name, expected in H5_LAYERS.items():
+        if layers == expected:
+            return class_name
+    raise H5FormatError(f"{path}: layers {list(layers)} are those of no TFConvBert* class")
 
 
 def _tf_path(weight_name: str, where: str) -> str:
