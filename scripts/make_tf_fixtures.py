@@ -174,9 +174,11 @@ def _gzip(path: Path) -> None:
 
 def write_h5_fixtures(rng) -> None:
     import numpy as np
+    import tf_keras
     import transformers
 
     for class_name, task, fields in H5_CASES:
+        tf_keras.backend.clear_session()  # Keras names a second model of a class "..._1": start afresh
         config = transformers.ConvBertConfig(**fields)
         model = getattr(transformers, class_name)(config)
         choices = 3 if task == "multiple_choice" else None

@@ -206,7 +206,7 @@ class TFConvBertPreTrainedModel:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         names = self._tf_names()
-        state = {names[k]: np.asarray(v.data, dtype=np.float32) for k, v in self.state_dict().items()}
+        state = {names[k]: np.asarray(v, dtype=np.float32) for k, v in self.state_dict().items()}
         write_tf_weights(directory / TF_WEIGHTS_NAME, type(self).__name__, state, on_progress=on_progress)
         config = self.config.to_dict()
         config["architectures"] = [self._pytorch_class.__name__]  # as transformers' TF classes write it
