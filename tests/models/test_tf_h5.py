@@ -163,3 +163,16 @@ def test_h5py_missing_is_a_clear_error(tmp_path, monkeypatch):
         ours.TFConvBertModel.from_pretrained(directory)
     with pytest.raises(ImportError, match=r"pip install minconvbert\[tf\]"):
         ours.ConvBertModel.from_pretrained(directory)
+
+
+def test_convert_command_turns_tf_model_h5_into_safetensors(tmp_path, capsys):
+    from minconvbert.__main__ import main
+
+    directory = unpacked("h5_token", tmp_path)
+    assert main(["convert", str(directory), str(tmp_path / "out"), "--quiet"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["architectures"] == ["ConvBertForTokenClassification"]
+    inputs, expected = reference("h5_token")
+    model = ours.ConvBertForTokenClassification.from_pretrained(tmp_path / "out", strict=True)
+    logits = model(**{k: v for k, v in inputs.items() if k != "labels"}).logits.numpy()
+    np.testing.assert_allclose(logits, expected["logits"], atol=1e-5, rtol=1e-5)
