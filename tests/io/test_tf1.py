@@ -80,6 +80,7 @@ def test_bundles_of_every_dtype_big_endian_and_many_blocks(tmp_path):
         assert list(loaded) == sorted(tensors, key=str.encode)
         for name, value in tensors.items():
             assert loaded[name].dtype == np.asarray(value).dtype and loaded[name].dtype.isnative
+            assert loaded[name].shape == np.shape(value)
             np.testing.assert_array_equal(loaded[name], value)
 
 

@@ -124,7 +124,7 @@ def bundle(tensors: dict, per_block: int = 1000, endianness: int = 0) -> tuple[b
     """(index bytes, data bytes) of a one-shard checkpoint holding `tensors` ({name: array})."""
     data, entries = bytearray(), []
     for name in sorted(tensors, key=lambda n: n.encode()):
-        array = np.ascontiguousarray(tensors[name])
+        array = np.asarray(tensors[name], order="C")  # (ascontiguousarray would make a scalar 1-d)
         raw = array.astype(array.dtype.newbyteorder(">" if endianness else "<")).tobytes()
         entries.append((name.encode(), entry_proto(DTYPES[array.dtype.name], array.shape, 0, len(data), len(raw),
                                                    masked_crc32c(raw))))
