@@ -2,6 +2,9 @@
 
     python scripts/make_tf_fixtures.py                 # builds a throw-away venv under a temp folder
     python scripts/make_tf_fixtures.py --venv DIR      # builds (or reuses) the venv at DIR
+    python scripts/make_tf_fixtures.py --venv DIR --check   # the other way round: tf_model.h5 files
+        written by minconvbert (from the committed fixtures) loaded by transformers' TF classes, whose
+        outputs must equal the fixtures' (run from the project's environment: it imports minconvbert)
 
 The venv gets tensorflow-cpu 2.21.0, tf-keras 2.21.0, transformers 4.57.6 (the last 4.x, which still has
 the TF classes), h5py and torch 2.13.0 (transformers' TF1 converter fills a PyTorch model); the script
@@ -82,10 +85,11 @@ def build_venv(venv: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--venv", help="where to build (or reuse) the TensorFlow venv (default: a temp folder)")
-    parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--check", action="store_true", help="load minconvbert's tf_model.h5 files with TensorFlow")
+    parser.add_argument("--inside", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside:
-        write_fixtures()
+        check_ours(Path(args.inside)) if args.inside != "write" else write_fixtures()
         return
     start = time.time()
     temporary = None if args.venv else tempfile.mkdtemp(prefix="minconvbert-tf-")
@@ -93,15 +97,54 @@ def main() -> None:
         python = build_venv(Path(args.venv or temporary))
         print(f"venv ready after {time.time() - start:.0f} s")
         env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="2", CUDA_VISIBLE_DEVICES="")
-        subprocess.run([str(python), __file__, "--inside"], check=True, env=env)
+        if args.check:
+            with tempfile.TemporaryDirectory() as written:
+                write_ours(Path(written))
+                subprocess.run([str(python), __file__, "--inside", written], check=True, env=env)
+        else:
+            subprocess.run([str(python), __file__, "--inside", "write"], check=True, env=env)
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
     print(f"done in {time.time() - start:.0f} s")
 
 
+def write_ours(directory: Path) -> None:
+    """minconvbert's TF classes load each committed h5 fixture and save it again into directory/<case>."""
+    sys.path.insert(0, str(ROOT))
+    from minconvbert.models import convbert
+    from tests.tf_fixtures import unpacked
+
+    with tempfile.TemporaryDirectory() as tmp:
+        for class_name, task, _ in H5_CASES:
+            source = unpacked(f"h5_{task}", Path(tmp))
+            getattr(convbert, class_name).from_pretrained(source, strict=True).save_pretrained(directory / f"h5_{task}")
+
+
 # ---------------------------------------------------------------------------------------------
 # inside the venv: TensorFlow, transformers 4.x and torch
+
+
+def check_ours(directory: Path) -> None:
+    """transformers' TF classes load the files minconvbert wrote and give the fixtures' outputs."""
+    import numpy as np
+    import transformers
+
+    worst = 0.0
+    for class_name, task, _ in H5_CASES:
+        model = getattr(transformers, class_name).from_pretrained(directory / f"h5_{task}")
+        with np.load(OUT / f"h5_{task}" / "reference.npz") as data:
+            record = dict(data)
+        inputs = {k[len("inputs."):]: v for k, v in record.items() if k.startswith("inputs.")}
+        got = {}
+        for key, value in model(inputs, output_hidden_states=True, output_attentions=True).items():
+            _flatten(f"outputs.{key}", value, got)
+        for key, want in record.items():
+            if key.startswith("outputs."):
+                worst = max(worst, float(np.abs(got[key] - want).max()))
+                np.testing.assert_allclose(got[key], want, atol=1e-5, rtol=1e-5, err_msg=f"{task}: {key}")
+        print(f"h5_{task}: transformers' {class_name} loads minconvbert's tf_model.h5")
+    print(f"every output within 1e-5 of the fixtures (max abs difference {worst:.2e})")
 
 
 def _inputs(rng, vocab, batch=2, seq=7, choices=None):

@@ -172,8 +172,9 @@ class TFConvBertPreTrainedModel:
             warnings.simplefilter("ignore")  # reported once, below, with the file's name
             missing, _ = self.load_state_dict(state, strict=False)
         if missing or unexpected:
-            message = (f"{type(self).__name__}.load_weights({str(path)!r}): missing keys {missing} (initialised); "
-                       f"unexpected weights {unexpected} (ignored)")
+            found = ([f"missing keys {missing} (initialised)"] if missing else []) + \
+                    ([f"unexpected weights {unexpected} (ignored)"] if unexpected else [])
+            message = f"{type(self).__name__}.load_weights({str(path)!r}): " + "; ".join(found)
             if strict:
                 raise KeyError(message)
             warnings.warn(message, stacklevel=3)
