@@ -104,6 +104,7 @@ class KerasH5:
             raise H5FormatError(f"{self.path}: no 'layer_names' attribute: not a Keras weights file")
         self.layer_names = _strings(self._file.attrs["layer_names"], f"{self.path}: layer_names")
         self._weights: dict[str, list[str]] = {}
+        self._datasets = {}  # (layer, weight name) -> its checked dataset
         for layer in self.layer_names:
             group = self._file.get(layer)
             if not isinstance(group, h5py.Group):
@@ -111,12 +112,11 @@ class KerasH5:
             names = _strings(group.attrs.get("weight_names", np.array([], dtype=object)),
                              f"{self.path}: layer {layer!r}: weight_names")
             for name in names:
-                self._dataset(layer, name, h5py)
+                self._datasets[layer, name] = self._checked_dataset(layer, name, h5py)
             self._weights[layer] = names
 
-    def _dataset(self, layer: str, name: str, h5py=None):
-        """The checked dataset of one weight."""
-        h5py = h5py or require_h5py()
+    def _checked_dataset(self, layer: str, name: str, h5py):
+        """The dataset of one weight, after checking that reading it is safe."""
         where = f"{self.path}: layer {layer!r}: weight {name!r}"
         try:
             dataset = self._file[layer].get(name)
@@ -142,6 +142,12 @@ class KerasH5:
         if layer not in self._weights:
             raise KeyError(f"{self.path.name}: no layer {layer!r} (layers: {self.layer_names})")
         return list(self._weights[layer])
+
+    def _dataset(self, layer: str, name: str):
+        try:
+            return self._datasets[layer, name]
+        except KeyError:
+            raise KeyError(f"{self.path.name}: layer {layer!r} has no weight {name!r}") from None
 
     def shape(self, layer: str, name: str) -> tuple[int, ...]:
         return tuple(self._dataset(layer, name).shape)

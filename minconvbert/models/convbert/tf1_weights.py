@@ -83,8 +83,8 @@ def tf1_name(name: str, scope: str, num_groups: int) -> str:
     return name.replace(".", "/")
 
 
-def _to_ours(tf_name: str, array: np.ndarray) -> np.ndarray:
-    """An original array in our layout (C-contiguous)."""
+def _to_ours(tf_name: str, array: np.ndarray, copy: bool = True) -> np.ndarray:
+    """An original array in our layout (C-contiguous unless copy=False, for its shape only)."""
     if tf_name.endswith("/depthwise_kernel"):  # (K, C, 1) -> (C, 1, K)
         array = array.transpose(1, 2, 0)
     elif tf_name.endswith("/pointwise_kernel"):  # (1, C, O) -> (O, C, 1)
@@ -93,7 +93,7 @@ def _to_ours(tf_name: str, array: np.ndarray) -> np.ndarray:
         array = array.reshape(-1, 1)
     elif tf_name.endswith("/kernel") and "/g_dense/" not in tf_name:  # (in, out) -> (out, in)
         array = array.T
-    return np.ascontiguousarray(array)
+    return np.ascontiguousarray(array) if copy else array
 
 
 def tf1_state(ckpt: TF1Checkpoint, expected_shapes: dict, scope: str, num_groups: int, *,
@@ -115,7 +115,7 @@ def tf1_state(ckpt: TF1Checkpoint, expected_shapes: dict, scope: str, num_groups
             missing.append(name)
             continue
         stored = ckpt.info(tf_name).shape
-        ours = _to_ours(tf_name, np.empty(stored, np.uint8)).shape
+        ours = _to_ours(tf_name, np.broadcast_to(np.empty((), np.uint8), stored), copy=False).shape
         if ours != tuple(shape):
             raise TF1CheckpointError(f"{ckpt.prefix}: variable {tf_name!r} has shape {stored}, so our {name} would be "
                                      f"{ours}, but the model's is {tuple(shape)} (config.json wrong for this checkpoint?)")

@@ -116,6 +116,11 @@ def to_pt_array(path: str, array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_rule(path, 1)[3](array))
 
 
+def to_pt_shape(path: str, shape) -> tuple[int, ...]:
+    """The shape `to_pt_array` gives an array of `shape`, computed on a view of nothing."""
+    return _rule(path, 1)[3](np.broadcast_to(np.empty((), np.uint8), tuple(shape))).shape
+
+
 def tf_class_of(path: str | Path) -> str:
     """The TFConvBert* class whose top-level layers a tf_model.h5 file holds (Keras numbers dropouts)."""
     with KerasH5(path) as f:
@@ -161,7 +166,7 @@ def read_tf_weights(path: str | Path, expected_shapes: dict | None = None, *,
                     if name not in expected_shapes:
                         unexpected += [] if name in unexpected else [name]
                         continue
-                    shape = tuple(to_pt_array(tf_path, np.empty(f.shape(layer, weight), np.uint8)).shape)
+                    shape = to_pt_shape(tf_path, f.shape(layer, weight))
                     if shape != tuple(expected_shapes[name]):
                         raise H5FormatError(
                             f"{where}: weight {weight!r} has shape {f.shape(layer, weight)} (ours: {shape}), but the "
