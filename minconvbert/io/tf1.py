@@ -54,6 +54,10 @@ __all__ = ["TF1CheckpointError", "TensorEntry", "TF1Checkpoint", "parse_index", 
 
 MAX_INDEX_BYTES = 1 << 28  # a real index holds ~100 bytes per tensor: conv-bert-base's is ~60 kB
 _MAX_SHARDS = 10_000
+_MAX_KEY_BYTES = 1 << 16  # TensorFlow variable names are a few hundred bytes at most
+# Prefix compression lets n entries of a few bytes each rebuild keys of 1, 2, ..., n bytes (n^2 / 2 in
+# all); real indexes rebuild ~2x their size in keys. Refuse more than this many times the file's size.
+_KEY_BYTES_PER_INDEX_BYTE = 64
 _MAX_NDIM = 64  # NumPy's limit
 _FOOTER_BYTES = 48
 _MAGIC = 0xDB4775248B80FB57
@@ -159,8 +163,9 @@ def _read_block(data: bytes, offset: int, size: int, limit: int, what: str) -> b
     return block
 
 
-def _block_entries(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
-    """The (key, value) entries of a block, keys rebuilt from their shared prefixes."""
+def _block_entries(block: bytes, what: str, budget: list[int]) -> list[tuple[bytes, bytes]]:
+    """The (key, value) entries of a block, keys rebuilt from their shared prefixes. budget: [bytes of
+    keys the whole table may still rebuild], decreased here."""
     if len(block) < 4:
         raise TF1CheckpointError(f"{what}: block of {len(block)} bytes is too short for its restart count")
     count = int.from_bytes(block[-4:], "little")
@@ -179,6 +184,10 @@ def _block_entries(block: bytes, what: str) -> list[tuple[bytes, bytes]]:
                                      f"of {len(previous)}")
         if unshared > end - pos or length > end - pos - unshared:
             raise TF1CheckpointError(f"{what}: entry at {start} runs past the end of its block")
+        if shared + unshared > _MAX_KEY_BYTES or shared + unshared > budget[0]:
+            raise TF1CheckpointError(f"{what}: entry at {start} rebuilds a key of {shared + unshared} bytes; keys "
+                                     f"are limited to {_MAX_KEY_BYTES} bytes, {_KEY_BYTES_PER_INDEX_BYTE}x the file in all")
+        budget[0] -= shared + unshared
         key = previous[:shared] + block[pos:pos + unshared]
         value = block[pos + unshared:pos + unshared + length]
         pos += unshared + length
@@ -214,8 +223,9 @@ def _table_entries(data: bytes, source: str) -> list[tuple[bytes, bytes]]:
     if meta_offset + meta_size + _TRAILER_BYTES > limit:
         raise TF1CheckpointError(f"{source}: metaindex block [{meta_offset}, {meta_offset + meta_size}) is "
                                  f"outside the file's {limit} bytes of blocks")
+    budget = [_KEY_BYTES_PER_INDEX_BYTE * len(data)]
     index = _block_entries(_read_block(data, index_offset, index_size, limit, f"{source}: index block"),
-                           f"{source}: index block")
+                           f"{source}: index block", budget)
     entries, previous, block_end = [], None, 0
     for separator, value in index:
         offset, size = _handle(value, f"{source}: index entry")
@@ -223,7 +233,8 @@ def _table_entries(data: bytes, source: str) -> list[tuple[bytes, bytes]]:
             raise TF1CheckpointError(f"{source}: data block at {offset} overlaps the previous block")
         block_end = offset + size + _TRAILER_BYTES
         where = f"{source}: data block at {offset}"
-        for key, entry in _block_entries(_read_block(data, offset, size, min(index_offset, limit), where), where):
+        block = _read_block(data, offset, size, min(index_offset, limit), where)
+        for key, entry in _block_entries(block, where, budget):
             if previous is not None and key <= previous:
                 raise TF1CheckpointError(f"{source}: key {key[:80]!r} is not after {previous[:80]!r} (keys must "
                                          "be sorted and unique)")

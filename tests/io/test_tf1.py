@@ -186,6 +186,19 @@ def test_malformed_blocks(contents, message):
         _parse(_raw_block_table(contents))
 
 
+def test_prefix_chain_cannot_rebuild_quadratic_keys():
+    """n entries of 4 bytes, each sharing all of the previous key and adding a byte: keys of 1..n bytes."""
+    n = 40_000  # 160 kB of entries would rebuild 800 MB of keys
+    chain = b"".join(_entry_bytes(i, b"a", b"") for i in range(n))
+    contents = _entry_bytes(0, b"", B.header_proto()) + chain + (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    with pytest.raises(TF1CheckpointError, match="keys are limited to 65536 bytes"):
+        _parse(_raw_block_table(contents))
+    short = b"".join(_entry_bytes(i, b"a", b"") for i in range(3000))  # 4.5 MB of keys from 12 kB
+    contents = _entry_bytes(0, b"", B.header_proto()) + short + (0).to_bytes(4, "little") + (1).to_bytes(4, "little")
+    with pytest.raises(TF1CheckpointError, match="64x the file in all"):
+        _parse(_raw_block_table(contents))
+
+
 def test_key_beyond_its_index_key():
     contents = B.block([(b"", B.header_proto()), (b"zz", b"")])
     data = B.with_trailer(contents) + B.with_trailer(B.block([]))

@@ -40,11 +40,11 @@ from minconvbert.models.convbert.heads import (
     ConvBertForQuestionAnswering,
     ConvBertForSequenceClassification,
     ConvBertForTokenClassification,
+    _array,
 )
 from minconvbert.models.convbert.modeling import ConvBertModel
 from minconvbert.models.convbert.tf_weights import TF_WEIGHTS_NAME, read_tf_weights, write_tf_weights
 from minconvbert.nn import init
-from minconvbert.tensor import Tensor
 
 __all__ = [
     "TFConvBertPreTrainedModel", "TFConvBertModel", "TFConvBertForMaskedLM", "TFConvBertForSequenceClassification",
@@ -53,10 +53,6 @@ __all__ = [
 
 _CALL_ARGS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "head_mask", "inputs_embeds",
               "output_attentions", "output_hidden_states", "return_dict")
-
-
-def _array(value):
-    return np.asarray(value.data if isinstance(value, Tensor) else value)
 
 
 def _per_example_cross_entropy(logits, labels, what):
