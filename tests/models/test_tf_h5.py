@@ -77,6 +77,8 @@ def test_bad_calls_are_clear_errors(tmp_path):
         model(ids, labels=np.zeros(2, np.int64))
     with pytest.raises(TypeError, match="'attention_mask' given twice"):
         model({"input_ids": ids, "attention_mask": np.ones_like(ids)}, attention_mask=np.ones_like(ids))
+    with pytest.warns(UserWarning, match=r"inputs \['offset_mapping'\] are not arguments of the call; ignored"):
+        model({"input_ids": ids, "offset_mapping": np.zeros((*ids.shape, 2))})
     with pytest.raises(TypeError, match="positional arguments after a dict"):
         model({"input_ids": ids}, np.ones_like(ids))
     with pytest.raises(ValueError, match=r"start_positions: label 7 is outside \[0, 7\)"):

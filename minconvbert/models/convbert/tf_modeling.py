@@ -3,9 +3,10 @@
 No TensorFlow is involved: each class IS the PyTorch-named class of the same task (same layers,
 parameters and numbers), with the differences a TF user relies on:
 
-- calling: `model(inputs)`, where inputs is a dict (or our BatchEncoding), a list or tuple in the
-  order of the call's arguments (input_ids, attention_mask, token_type_ids, position_ids, head_mask,
-  inputs_embeds, ...), or a single array of input_ids; `training=False` (dropout off) unless asked;
+- calling: `model(inputs)`, where inputs is a dict (or our BatchEncoding; keys that are not arguments
+  are dropped with a warning, as transformers does), a list or tuple in the order of the call's
+  arguments (input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds, ...),
+  or a single array of input_ids; `training=False` (dropout off) unless asked;
   `return_dict=False` gives a tuple. `model.call` is the same function.
 - losses, as the TF classes compute them: masked LM and token classification return the mean over
   the counted tokens with shape (1,) (labels -100, or any negative label for tokens, are not counted);
@@ -100,8 +101,11 @@ class TFConvBertPreTrainedModel:
         (then further positional arguments follow the same order)."""
         names = _CALL_ARGS + self._label_args + ("training",)
         where = type(self).__name__
-        if isinstance(inputs, Mapping):
-            packed = dict(inputs)
+        if isinstance(inputs, Mapping):  # keys the call does not take are dropped, as transformers does
+            ignored = sorted(set(inputs) - set(names))
+            if ignored:
+                warnings.warn(f"{where}: inputs {ignored} are not arguments of the call; ignored", stacklevel=3)
+            packed = {k: v for k, v in inputs.items() if k in names}
         elif isinstance(inputs, (list, tuple)):
             if len(inputs) > len(names):
                 raise ValueError(f"{where}: {len(inputs)} inputs in the list, at most {len(names)}: {list(names)}")
