@@ -17,6 +17,12 @@ from minconvbert.models.convbert import (
     ConvBertForTokenClassification,
     ConvBertModel,
     ConvBertPreTrainedModel,
+    TFConvBertForMaskedLM,
+    TFConvBertForMultipleChoice,
+    TFConvBertForQuestionAnswering,
+    TFConvBertForSequenceClassification,
+    TFConvBertForTokenClassification,
+    TFConvBertModel,
 )
 from minconvbert.random import manual_seed
 from minconvbert.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
@@ -48,6 +54,12 @@ __all__ = [
     "ConvBertForMultipleChoice",
     "ConvBertForTokenClassification",
     "ConvBertForQuestionAnswering",
+    "TFConvBertModel",
+    "TFConvBertForMaskedLM",
+    "TFConvBertForSequenceClassification",
+    "TFConvBertForMultipleChoice",
+    "TFConvBertForTokenClassification",
+    "TFConvBertForQuestionAnswering",
     "ConvBertTokenizer",
     "ConvBertTokenizerFast",
     "BatchEncoding",

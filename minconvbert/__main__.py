@@ -14,9 +14,10 @@ def _demo(args) -> int:
 
 
 def _convert(args) -> int:
-    from minconvbert.io.checkpoint_files import convert_bin_to_safetensors
+    from minconvbert.models.convbert.convert import convert_checkpoint
 
-    report = convert_bin_to_safetensors(args.source, args.out, progress=not args.quiet)
+    report = convert_checkpoint(args.source, args.out, config=args.config, generator=args.generator,
+                                progress=not args.quiet)
     print(f"wrote {report.weights_file} ({report.n_tensors} tensors, {report.n_bytes / 1e6:.1f} MB)")
     if report.copied:
         print(f"copied {', '.join(report.copied)}")
@@ -123,9 +124,14 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--model", default="minconvbert/nano", help="checkpoint (default: the embedded nano model)")
     demo.add_argument("--figure", default="convbert_heads.png", help="where to write the heads figure (PNG)")
     demo.set_defaults(run=_demo)
-    convert = commands.add_parser("convert", help="convert a pytorch_model.bin checkpoint directory to safetensors")
-    convert.add_argument("source", help="directory holding pytorch_model.bin (or its shards) and config.json")
-    convert.add_argument("out", help="directory to write model.safetensors and the copied files into")
+    convert = commands.add_parser("convert", help="convert pytorch_model.bin, tf_model.h5 or an original TF1 "
+                                  "checkpoint to model.safetensors + config.json")
+    convert.add_argument("source", help="directory holding pytorch_model.bin (or its shards) or tf_model.h5, with "
+                         "config.json; or a TF1 checkpoint (model.ckpt-N prefix, its .index, or its directory)")
+    convert.add_argument("out", help="directory to write model.safetensors, config.json and the copied files into")
+    convert.add_argument("--config", help="TF1 only: config.json to use (default: sizes read from the checkpoint)")
+    convert.add_argument("--generator", action="store_true", help="TF1 only: convert the generator "
+                         "(ConvBertForMaskedLM) instead of the discriminator (ConvBertModel)")
     convert.add_argument("--quiet", action="store_true", help="no progress display")
     convert.set_defaults(run=_convert)
 

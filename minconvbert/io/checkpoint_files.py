@@ -1,12 +1,14 @@
 """A checkpoint directory's weights, in any published layout, as {name: array}; and saving them.
 
 A directory published on the hub holds its weights in one of four layouts, tried in this order
-(safetensors first, as transformers does):
+(safetensors first, as transformers does), then in TensorFlow's:
 
     model.safetensors                  one safetensors file
     model.safetensors.index.json       shards: {"metadata": {...}, "weight_map": {name: shard file}}
     pytorch_model.bin                  a torch.save zip checkpoint (read without torch)
     pytorch_model.bin.index.json       shards of the above, same index format
+    tf_model.h5                        transformers' TF weights (needs h5py; names and layouts mapped
+                                       to ours by minconvbert.models.convbert.tf_weights)
 
 `save_weights` always writes one model.safetensors (atomically). `convert_bin_to_safetensors` turns a
 pytorch_model.bin directory into the safetensors layout, copying config and tokenizer files.
@@ -51,8 +53,9 @@ SAFE_WEIGHTS_NAME = "model.safetensors"
 SAFE_WEIGHTS_INDEX_NAME = "model.safetensors.index.json"
 WEIGHTS_NAME = "pytorch_model.bin"
 WEIGHTS_INDEX_NAME = "pytorch_model.bin.index.json"
-_LAYOUTS = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME)
-_UNSUPPORTED = {"tf_model.h5": "TensorFlow", "flax_model.msgpack": "Flax"}
+TF_WEIGHTS_NAME = "tf_model.h5"
+_LAYOUTS = (SAFE_WEIGHTS_NAME, SAFE_WEIGHTS_INDEX_NAME, WEIGHTS_NAME, WEIGHTS_INDEX_NAME, TF_WEIGHTS_NAME)
+_UNSUPPORTED = {"flax_model.msgpack": "Flax"}
 # Files other than weights that a converted checkpoint keeps.
 COMPANION_FILES = ("config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json",
                    "tokenizer.json", "added_tokens.json", "generation_config.json")
@@ -122,6 +125,10 @@ def load_weights(directory: str | os.PathLike, *, on_progress: Callable[[int, in
     the .bin reader (safetensors loading reads nothing up front).
     """
     path = find_weights(directory)
+    if path.name == TF_WEIGHTS_NAME:  # TF names -> ours: the ConvBERT mapping lives with the model
+        from minconvbert.models.convbert.tf_weights import read_tf_weights
+
+        return read_tf_weights(path, on_progress=on_progress)[0]
     if path.name == SAFE_WEIGHTS_NAME:
         return safetensors.load_file(path)
     if path.name == WEIGHTS_NAME:

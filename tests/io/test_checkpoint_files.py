@@ -130,9 +130,9 @@ def test_safetensors_preferred_over_bin(tmp_path):
 
 def test_no_weights_is_a_clear_error(tmp_path):
     (tmp_path / "config.json").write_text("{}")
-    (tmp_path / "tf_model.h5").write_bytes(b"")
-    with pytest.raises(cf.NoWeightsFoundError, match=r"no weights found.*holds \['config.json', 'tf_model.h5'\]"
-                       r".*TensorFlow weights"):
+    (tmp_path / "flax_model.msgpack").write_bytes(b"")  # (tf_model.h5 is read: tests/models/test_tf_h5.py)
+    with pytest.raises(cf.NoWeightsFoundError, match=r"no weights found.*holds \['config.json', 'flax_model.msgpack'\]"
+                       r".*Flax weights"):
         cf.load_weights(tmp_path)
     with pytest.raises(NotADirectoryError, match="does not exist"):
         cf.load_weights(tmp_path / "nope")

@@ -1,4 +1,5 @@
-"""ConvBERT: configuration, the encoder, and the five task models (transformers' names and numbers)."""
+"""ConvBERT: configuration, the encoder, the five task models (transformers' names and numbers), their
+TFConvBert* twins (TF calling conventions, tf_model.h5), and the original release's TF1 checkpoints."""
 
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.heads import (
@@ -9,6 +10,16 @@ from minconvbert.models.convbert.heads import (
     ConvBertForTokenClassification,
 )
 from minconvbert.models.convbert.modeling import ConvBertModel, ConvBertPreTrainedModel
+from minconvbert.models.convbert.tf1_weights import load_tf_weights_in_convbert
+from minconvbert.models.convbert.tf_modeling import (
+    TFConvBertForMaskedLM,
+    TFConvBertForMultipleChoice,
+    TFConvBertForQuestionAnswering,
+    TFConvBertForSequenceClassification,
+    TFConvBertForTokenClassification,
+    TFConvBertModel,
+    TFConvBertPreTrainedModel,
+)
 
 __all__ = [
     "ConvBertConfig",
@@ -19,4 +30,12 @@ __all__ = [
     "ConvBertForMultipleChoice",
     "ConvBertForTokenClassification",
     "ConvBertForQuestionAnswering",
+    "TFConvBertPreTrainedModel",
+    "TFConvBertModel",
+    "TFConvBertForMaskedLM",
+    "TFConvBertForSequenceClassification",
+    "TFConvBertForMultipleChoice",
+    "TFConvBertForTokenClassification",
+    "TFConvBertForQuestionAnswering",
+    "load_tf_weights_in_convbert",
 ]
