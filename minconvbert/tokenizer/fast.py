@@ -42,7 +42,8 @@ def _gap_and_word_pattern(classes: dict, limit: int | None = None) -> re.Pattern
     """(gap)(word): the characters before a word (white space, removed), then the word itself.
 
     findall() then gives every word, and the running sum of the pieces' lengths gives where each
-    word starts and ends, without a Python-level loop. `limit` keeps only code points below it
+    word starts and ends, without a Python-level loop. White space (or removed characters) ending the
+    text matches as ("", "") at the end, which the caller drops. `limit` keeps only code points below it
     (a small ASCII pattern is much faster than one with thousands of Unicode ranges).
     """
     def cls(name):
@@ -55,8 +56,11 @@ def _gap_and_word_pattern(classes: dict, limit: int | None = None) -> re.Pattern
     word = f"[^{space}{removed}{isolated}][^{space}{isolated}]*"
     if isolated:
         word += f"|[{isolated}]"
-    gap = f"[{space}{removed}]*" if space or removed else ""
-    return re.compile(f"({gap})({word})")
+    if not (space or removed):
+        return re.compile(f"()({word})")
+    # The second alternative takes a run of gap characters that ends the text (no word follows). Without
+    # it, findall would retry the failing (gap)(word) at every position of that run: quadratic time.
+    return re.compile(f"([{space}{removed}]*)({word})|[{space}{removed}]+\\Z")
 
 
 class _WordCache(dict):
@@ -114,8 +118,12 @@ class ConvBertTokenizerFast(TokenizerBase):
     def _words(self, text: str):
         """(gap, word) pieces of a text with no special token (ASCII text lowercased first)."""
         if text.isascii():
-            return self._ascii_re.findall(text.lower() if self._lower_ascii else text)
-        return self._unicode_re.findall(text)
+            pieces = self._ascii_re.findall(text.lower() if self._lower_ascii else text)
+        else:
+            pieces = self._unicode_re.findall(text)
+        if pieces and not pieces[-1][1]:
+            pieces.pop()  # the trailing gap (no word): ("", "")
+        return pieces
 
     def _encode_plain(self, text: str, base: int, ids: list, offsets: list | None) -> None:
         pieces = self._words(text)
@@ -143,6 +151,8 @@ class ConvBertTokenizerFast(TokenizerBase):
                 pieces = ascii_findall(text.lower() if lower else text)
             else:
                 pieces = unicode_findall(text)
+            if pieces and not pieces[-1][1]:
+                pieces.pop()  # the trailing gap (no word): ("", "")
             words = list(map(_word_of, pieces))
             ids = list(chain.from_iterable(map(lookup, words)))
             if not with_offsets:
