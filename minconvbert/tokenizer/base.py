@@ -31,7 +31,7 @@ from minconvbert.tokenizer.conversion import ConversionMixin
 from minconvbert.tokenizer.encoding import VERY_LARGE_INTEGER
 from minconvbert.tokenizer.files import FilesMixin
 from minconvbert.tokenizer.pipeline import CallMixin
-from minconvbert.tokenizer.special_tokens import SPECIAL_TOKEN_NAMES, SpecialTokensMixin, token_content
+from minconvbert.tokenizer.special_tokens import SPECIAL_TOKEN_NAMES, SpecialTokensMixin, check_encodable, token_content
 from minconvbert.tokenizer.vocab import Vocabulary, load_vocab
 
 __all__ = ["TokenizerBase"]
@@ -51,6 +51,8 @@ def _vocabulary(vocab_file, vocab) -> Vocabulary:
         lines = sorted(vocab, key=vocab.get)
         if [vocab[t] for t in lines] != list(range(len(lines))) or not all(isinstance(t, str) for t in lines):
             raise ValueError("vocab: expected a dict {token (str): id} with the ids 0 .. n-1, each once")
+        for token in lines:
+            check_encodable(token, "vocab: the token")
         return Vocabulary(lines)
     raise TypeError(f"vocab: expected a path, a dict {{token: id}} or a Vocabulary, got {type(vocab).__name__}")
 

@@ -75,9 +75,10 @@ class ConversionMixin:
     def convert_ids_to_tokens(self, ids, skip_special_tokens: bool = False):
         """The token of an id (None for an id whose token reappears later in a defective vocab file)."""
         single = not isinstance(ids, (list, tuple)) and not (hasattr(ids, "ndim") and ids.ndim > 0)
-        tokens = [self._id_to_token(i) for i in self._id_list(ids)]
+        ids = self._id_list(ids)
         if skip_special_tokens:
-            tokens = [t for t in tokens if t not in self._special_ids]
+            ids = [i for i in ids if i not in self._skip_ids]
+        tokens = [self._id_to_token(i) for i in ids]
         return tokens[0] if single and tokens else tokens
 
     def convert_tokens_to_string(self, tokens: list[str]) -> str:
@@ -92,8 +93,9 @@ class ConversionMixin:
         Ids of a defective vocabulary that map to no token are skipped (as in the reference); an id
         outside the vocabulary raises ValueError.
         """
-        tokens = [self._id_to_token(i) for i in self._id_list(token_ids, "token_ids")]
-        tokens = [t for t in tokens if t is not None and not (skip_special_tokens and t in self._special_ids)]
+        ids = self._id_list(token_ids, "token_ids")
+        tokens = [self._id_to_token(i) for i in ids if not (skip_special_tokens and i in self._skip_ids)]
+        tokens = [t for t in tokens if t is not None]
         prefix = self.wordpieces_prefix
         pieces = []
         for i, token in enumerate(tokens):

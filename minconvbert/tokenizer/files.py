@@ -63,7 +63,7 @@ def read_json_config(path: str | os.PathLike) -> dict:
     except OSError as error:
         raise OSError(f"{path}: cannot read ({error})") from error
     if len(raw) > MAX_CONFIG_BYTES:
-        raise TokenizerConfigError(f"{path}: larger than {MAX_CONFIG_BYTES >> 20} MiB; a tokenizer configuration "
+        raise TokenizerConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; a tokenizer configuration "
                                    "is a few kB (is this the right file?)")
     try:
         data = json.loads(raw.decode("utf-8"))

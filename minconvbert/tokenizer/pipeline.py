@@ -320,7 +320,7 @@ class CallMixin:
             return_tensors=None, verbose: bool = True) -> BatchEncoding:
         """Pad encoded rows: a list of features ({"input_ids": [...], ...} each), a dict of batched lists,
         or one encoding. input_ids get pad_token_id, token_type_ids pad_token_type_id, attention_mask 0
-        (created if absent), special_tokens_mask 1."""
+        (created if absent, unless return_attention_mask=False), special_tokens_mask 1."""
         if isinstance(encoded_inputs, (list, tuple)) and encoded_inputs and isinstance(encoded_inputs[0], dict):
             keys = list(encoded_inputs[0])
             for i, feature in enumerate(encoded_inputs):
@@ -351,8 +351,6 @@ class CallMixin:
             padded = {key: columns[key] for key in columns if key not in unknown}
             pad_columns(padded, target, self.pad_token_id, self.pad_token_type_id, side)
             columns.update(padded)
-        if not return_attention_mask:
-            columns.pop("attention_mask", None)
         out = BatchEncoding({key: rows[0] for key, rows in columns.items()} if single and return_tensors is None
                             else columns)
         return out.convert_to_tensors(return_tensors)

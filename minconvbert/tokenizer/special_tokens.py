@@ -22,7 +22,7 @@ import re
 from minconvbert.tokenizer.basic import split_never_split
 from minconvbert.tokenizer.wordpiece import encode_word_list
 
-__all__ = ["AddedToken", "SpecialTokensMixin", "SPECIAL_TOKEN_NAMES", "token_content"]
+__all__ = ["AddedToken", "SpecialTokensMixin", "SPECIAL_TOKEN_NAMES", "check_encodable", "token_content"]
 
 SPECIAL_TOKEN_NAMES = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
 
@@ -42,6 +42,7 @@ class AddedToken:
                  normalized: bool | None = None, special: bool = False):
         if not isinstance(content, str) or not content:
             raise TypeError(f"AddedToken: content must be a non-empty str, got {content!r}")
+        check_encodable(content, "AddedToken: content")
         for name, value in (("single_word", single_word), ("lstrip", lstrip), ("rstrip", rstrip),
                             ("special", special)):
             if not isinstance(value, bool):
@@ -84,6 +85,15 @@ class AddedToken:
 
     def __hash__(self) -> int:
         return hash(self.content)
+
+
+def check_encodable(token: str, what: str) -> None:
+    """ValueError if `token` holds a lone surrogate, which UTF-8 (so no vocab.txt or JSON file) can store."""
+    try:
+        token.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{what} {token[:40]!r} holds a lone surrogate ({token[error.start]!r} at position "
+                         f"{error.start}), which no UTF-8 file can store") from None
 
 
 def token_content(token):
@@ -190,7 +200,7 @@ class SpecialTokensMixin:
     def _id_to_token(self, index: int) -> str | None:
         added = self._added.get(index)
         if added is not None:
-            return added.content
+            return self._shown.get(index, added.content)
         return self.ids_to_tokens[index] if index < len(self.ids_to_tokens) else None
 
     def _set_special(self, name: str, value) -> None:
@@ -210,6 +220,9 @@ class SpecialTokensMixin:
         raw = {t.content: t for t in self._added.values() if not t.normalized or t.special or t.content in specials}
         raw.update({t: AddedToken(t, special=True) for t in specials if t not in raw})
         self._special_ids = {token: self._token_id(token) for token in specials}
+        # decode(skip_special_tokens=True) also skips tokens added with special=True (add_tokens(...,
+        # special_tokens=True)), which the reference leaves out of all_special_tokens
+        self._skip_ids = set(self._special_ids.values()) | {i for i, t in self._added.items() if t.special}
         self._raw_ids = {content: self._token_id(content) for content in raw}
         self._raw_added_re = _pattern(raw.values())
         normalized = {}  # the normalized form of each normalized added token -> (AddedToken on that form, id)
@@ -218,6 +231,8 @@ class SpecialTokensMixin:
             if t.content not in raw and key and key not in normalized:
                 normalized[key] = (AddedToken(key, t.single_word, t.lstrip, t.rstrip), index)
         self._normalized_ids = {key: index for key, (_, index) in normalized.items()}
+        # as in the reference, a normalized added token shows as its normalized form ("BaM" -> "bam")
+        self._shown = {index: key for key, index in self._normalized_ids.items() if key != self._added[index].content}
         self._normalized_added_re = _pattern([t for t, _ in normalized.values()])
         self._setup()
 
@@ -276,7 +291,9 @@ class SpecialTokensMixin:
         """Add tokens that are never split (str or AddedToken); returns how many were added.
 
         A token already in the vocabulary keeps its id but is matched whole from now on (and counts
-        as added, as in the reference). special_tokens=True also makes them extra special tokens.
+        as added, as in the reference). special_tokens=True makes them special: matched in the raw text
+        and skipped by decode(skip_special_tokens=True), though, as in the reference, not listed in
+        all_special_tokens (add_special_tokens({"extra_special_tokens": [...]}) does that).
         """
         if isinstance(new_tokens, (str, AddedToken)):
             new_tokens = [new_tokens]
@@ -289,9 +306,6 @@ class SpecialTokensMixin:
                 continue
             self._register(token)
             count += 1
-            if token.special and token.content not in self._extra_special and \
-                    token.content not in self._special.values():
-                self._extra_special.append(token.content)
         self._refresh()
         return count
 

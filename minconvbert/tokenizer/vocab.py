@@ -74,7 +74,13 @@ class Vocabulary:
 
     def to_bytes(self) -> bytes:
         """The file's content: every line back with a "\\n" ending, so that reading it gives the same ids."""
-        return "".join(token + "\n" for token in self.lines).encode("utf-8")
+        text = "".join(token + "\n" for token in self.lines)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            line = text.count("\n", 0, error.start)
+            raise ValueError(f"vocabulary: the token on line {line + 1} ({self.lines[line][:40]!r}) holds a lone "
+                             "surrogate, which a UTF-8 vocab.txt cannot store") from None
 
     def save(self, path: str) -> str:
         """Write the file atomically (a crash leaves the previous file, never a truncated one)."""
@@ -130,7 +136,7 @@ def load_vocab(vocab_file) -> Vocabulary:
 def parse_vocab(raw: bytes, path: str = "<memory>") -> list[str]:
     """The tokens of a vocab.txt file's bytes, line by line; VocabFileError if they cannot be a vocabulary."""
     if len(raw) > MAX_VOCAB_BYTES:
-        raise VocabFileError(f"vocab_file: {path!r} is larger than {MAX_VOCAB_BYTES >> 20} MiB; a WordPiece "
+        raise VocabFileError(f"vocab_file: {path!r} is larger than {MAX_VOCAB_BYTES:,} bytes; a WordPiece "
                              "vocabulary is a few MB at most (is this the right file?)")
     if b"\x00" in raw:
         raise VocabFileError(f"vocab_file: {path!r} holds a NUL byte at offset {raw.index(0)}: a binary file, "
