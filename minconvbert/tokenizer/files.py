@@ -223,6 +223,10 @@ class FilesMixin:
                                                    cache_dir=cache_dir, required=(VOCAB_FILE,), weights=False)))
         folder = folder / subfolder if subfolder else folder
         known = set(cls._init_argument_names())
+        for key in kwargs:
+            if key not in known and callable(getattr(cls, key, None)):
+                raise AttributeError(f"from_pretrained: the argument {key!r} conflicts with the method "
+                                     f"{cls.__name__}.{key}")
         unknown = set(kwargs) - known
         if unknown:
             raise TypeError(f"from_pretrained: unknown arguments {sorted(unknown)}")
