@@ -42,7 +42,7 @@ class Sequence:
 
     __slots__ = ("ids", "offsets", "words", "overflowing")
 
-    def __init__(self, ids: list[int], offsets, overflowing=None, words=None):
+    def __init__(self, ids: list[int], offsets, words=None, overflowing=None):
         self.ids = ids
         self.offsets = offsets
         self.words = words

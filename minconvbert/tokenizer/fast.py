@@ -163,9 +163,10 @@ class ConvBertTokenizerFast(TokenizerBase):
         lower = self._lower_ascii
         firsts = self._special_first_chars
         general = self._normalized_added_re is not None
+        cache, budget = self._ids_cache, self.word_cache_bytes
         out = []
         for text in texts:
-            if self._ids_cache.nbytes > self.word_cache_bytes:
+            if cache.nbytes > budget:
                 self._clear_cache_if_full()
             if general or (firsts and any(c in text for c in firsts)):
                 out.append(self._encode_text(text, with_offsets)[:2])

@@ -155,14 +155,13 @@ class CallMixin:
         return ids, offsets, indices
 
     def _encode_inputs(self, inputs: list, with_offsets: bool, with_words: bool, split_into_words: bool):
-        """Sequence per input text (or list of words)."""
+        """(ids, offsets or None) per input text, or (ids, offsets, words) for pre-split words or when tracking
+        words."""
         if split_into_words:
-            return [Sequence(ids, offsets, words=words)
-                    for ids, offsets, words in (self._encode_words(x, with_offsets, with_words) for x in inputs)]
+            return [self._encode_words(x, with_offsets, with_words) for x in inputs]
         if with_words:
-            return [Sequence(ids, offsets, words=words)
-                    for ids, offsets, words in (self._encode_text(t, with_offsets, True) for t in inputs)]
-        return [Sequence(ids, offsets) for ids, offsets in self._encode_many(inputs, with_offsets)]
+            return [self._encode_text(t, with_offsets, True) for t in inputs]
+        return self._encode_many(inputs, with_offsets)
 
     # ---------------------------------------------------------------------------------- calling
     def __call__(self, text=None, text_pair=None, add_special_tokens: bool = True, padding=False, truncation=None,
@@ -218,16 +217,17 @@ class CallMixin:
             if pair_inputs else None
 
         paired = [pair is not None for _, pair in examples]
-        if truncation == "do_not_truncate" and not track_words and (all(paired) or not any(paired)):
+        if truncation == "do_not_truncate" and not track_words and not is_split_into_words and (
+                all(paired) or not any(paired)):
             # nothing overflows: build the columns directly (the common, hot case)
-            columns = columns_without_truncation(
-                [(s.ids, s.offsets) for s in firsts], [(s.ids, s.offsets) for s in seconds] if any(paired) else None,
-                cls_id, sep_id, add_special_tokens, with_offsets, return_special_tokens_mask)
+            columns = columns_without_truncation(firsts, list(seconds) if any(paired) else None, cls_id, sep_id,
+                                                 add_special_tokens, with_offsets, return_special_tokens_mask)
             sample_of_row = list(range(len(examples)))
         else:
             rows, sample_of_row = [], []
-            for index, ((_, pair), first) in enumerate(zip(examples, firsts)):
-                second = next(seconds) if pair is not None else None
+            for index, ((_, pair), encoded) in enumerate(zip(examples, firsts)):
+                first = Sequence(*encoded)
+                second = Sequence(*next(seconds)) if pair is not None else None
                 if truncation != "do_not_truncate":
                     n_special = (3 if second is not None else 2) if add_special_tokens else 0
                     if max_length < n_special:
