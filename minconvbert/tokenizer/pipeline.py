@@ -188,14 +188,16 @@ class CallMixin:
                          return_offsets_mapping=return_offsets_mapping, return_length=return_length, verbose=verbose)
         # Encoding a batch allocates millions of small lists and tuples but never a reference cycle, so
         # the cyclic garbage collector is paused meanwhile (it would otherwise cost up to half the time).
+        # (The alignment helpers' closure is made before the collector is back on: allocating it after would
+        # start, inside this call, the collection that the millions of new objects are due.)
         collecting = gc.isenabled()
         gc.disable()
         try:
             out, _ = self._call(**arguments)
+            out._alignment = lambda: self._call(**arguments, track_words=True)[1]
         finally:
             if collecting:
                 gc.enable()
-        out._alignment = lambda: self._call(**arguments, track_words=True)[1]
         return out
 
     def _call(self, text, text_pair, add_special_tokens, padding, truncation, max_length, stride,
