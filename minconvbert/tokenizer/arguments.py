@@ -6,6 +6,8 @@ the tokenizer_config.json reader (TokenizerConfigError naming the file and the f
 
 from __future__ import annotations
 
+from minconvbert.tokenizer.special_tokens import AddedToken
+
 __all__ = ["check_argument", "BOOL_ARGUMENTS"]
 
 BOOL_ARGUMENTS = ("do_lower_case", "do_basic_tokenize", "tokenize_chinese_chars", "clean_text",
@@ -18,8 +20,6 @@ def _is_int(value) -> bool:
 
 
 def _is_token(value) -> bool:
-    from minconvbert.tokenizer.special_tokens import AddedToken
-
     return value is None or isinstance(value, (str, AddedToken)) or (
         isinstance(value, dict) and isinstance(value.get("content"), str) and bool(value["content"]))
 

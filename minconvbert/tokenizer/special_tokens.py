@@ -141,9 +141,13 @@ class SpecialTokensMixin:
     for every token added on top of the vocabulary file, or re-declared from it).
     """
 
-    for _name in SPECIAL_TOKEN_NAMES:
-        locals()[_name], locals()[_name + "_id"] = _special_property(_name)
-    del _name
+    bos_token, bos_token_id = _special_property("bos_token")
+    eos_token, eos_token_id = _special_property("eos_token")
+    unk_token, unk_token_id = _special_property("unk_token")
+    sep_token, sep_token_id = _special_property("sep_token")
+    pad_token, pad_token_id = _special_property("pad_token")
+    cls_token, cls_token_id = _special_property("cls_token")
+    mask_token, mask_token_id = _special_property("mask_token")
     pad_token_type_id = 0
 
     # ------------------------------------------------------------------------------------ state
