@@ -207,7 +207,7 @@ def test_view_outside_its_storage_is_refused(tmp_path, size, stride, offset):
 def test_huge_expansion_is_refused(tmp_path):
     s = _Storage("0", FLOAT, 1)
     path = _archive(tmp_path / "x.bin", _dumps({"w": _View(s, 0, (1 << 20, 1 << 20), (0, 0))}), {"0": bytes(4)})
-    with pytest.raises(tp.TorchCheckpointError, match="far more elements than its storage"):
+    with pytest.raises(tp.TorchCheckpointError, match="would allocate more than"):
         tp.load_file(path)
 
 
@@ -285,8 +285,8 @@ def test_storage_type_is_not_callable_and_reduce_on_it_fails_cleanly(tmp_path):
 
 
 @pytest.mark.parametrize("body, match", [
-    (b"\x80\x02]q\x00.", "holds a list, not a state dict"),
-    (b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.", "entry 'a' is a int"),
+    (b"\x80\x02]q\x00.", "holds a list of 0 items, not a state dict"),
+    (b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.", "entry 'a' holds 1, not a tensor"),
     (b"\x80\x02}q\x00(", "malformed pickle"),
     (b"not a pickle", "malformed pickle"),
     (b"\x80\x02X\x07\x00\x00\x00storageQ.", "unexpected persistent id"),
