@@ -34,12 +34,12 @@ except ImportError:  # Windows
     fcntl = None
 
 __all__ = ["atomic_write", "atomic_copy", "create_locked", "claim_abandoned", "sweep_temporary_files",
-           "is_temporary_name", "fsync_directory"]
+           "is_temporary_name"]
 
 _TOKEN = re.compile(r"[0-9a-f]{12}")
 
 
-def fsync_directory(directory: Path) -> None:
+def _fsync_directory(directory: Path) -> None:
     """Make renames in `directory` durable (POSIX); silently skipped where directories cannot be opened."""
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -160,7 +160,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
         raise
     finally:
         f.close()
-    fsync_directory(directory)
+    _fsync_directory(directory)
 
 
 def atomic_copy(src: str | os.PathLike, dst: str | os.PathLike, chunk_bytes: int = 1 << 24) -> None:

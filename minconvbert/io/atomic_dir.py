@@ -35,7 +35,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from minconvbert.io.atomic import claim_abandoned, create_locked, fsync_directory, is_temporary_name
+from minconvbert.io.atomic import _fsync_directory, claim_abandoned, create_locked, is_temporary_name
 
 __all__ = ["replace_directory", "remove_directory", "sweep"]
 
@@ -163,12 +163,12 @@ def replace_directory(directory: str | os.PathLike, *, keep_others: bool = True,
             if keep_others:
                 written = set(os.listdir(new))
                 _link_tree(directory, new, lambda entry: entry in written or drop(entry))
-        fsync_directory(new)
+        _fsync_directory(new)
         cwd = _working_directory_within(directory)
         _commit(new, directory, root)
         if cwd is not None and (directory / cwd).is_dir():
             os.chdir(directory / cwd)
-        fsync_directory(parent)
+        _fsync_directory(parent)
     finally:
         shutil.rmtree(root, ignore_errors=True)
         os.close(fd)

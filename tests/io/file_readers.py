@@ -2,8 +2,8 @@
 
 Adding a reader (say tf_model.h5) is one entry in READERS: the file's name, a function reading the
 directory that holds it, the exception types it documents for a bad file, a function returning a
-valid directory ({file name: bytes}; the fuzzed file plus any companion it needs), and the kind of
-mutations that suit the format: "binary" (bytes), "torch zip" (a torch.save archive: its pickle and
+valid directory ({file name: bytes}; the fuzzed file plus any companion it needs), the kind of
+mutations that suit the format, and the memory it may hold (32 MB unless it says otherwise): "binary" (bytes), "torch zip" (a torch.save archive: its pickle and
 storages mutated, then re-zipped), "json" (values replaced, deleted, added) or "text" (lines).
 """
 
@@ -27,6 +27,12 @@ class Reader:
     refuses_with: tuple[type[BaseException], ...]
     seed: Callable[[], dict[str, bytes]]
     kind: str  # "binary", "torch zip", "json" or "text": which mutations suit the format
+    memory_budget: Callable[[int], int] = lambda size: 32 << 20  # bytes it may hold for a file of `size`
+
+
+# The tokenizers' vocab.txt reader asks for its whole size cap (64 MiB) in one read() call: tracemalloc
+# counts the buffer, though its pages are never touched.
+_TOKENIZER_BUDGET = 96 << 20
 
 
 SEED_TENSORS = {
@@ -70,13 +76,16 @@ READERS = {
                                 lambda: {"model.safetensors": safetensors.save(SEED_TENSORS, {"format": "pt"})},
                                 "binary"),
     "pytorch_model.bin": Reader(lambda d: torch_pickle.load_file(d / "pytorch_model.bin"),
-                                (torch_pickle.TorchCheckpointError,), _bin_seed, "torch zip"),
+                                (torch_pickle.TorchCheckpointError,), _bin_seed, "torch zip",
+                                lambda size: torch_pickle.BUDGET_FACTOR * size + torch_pickle.BUDGET_SLACK_BYTES),
     # ConvBertConfig.from_pretrained documents ValueError (a bad value) and TypeError (a wrong type).
     "config.json": Reader(ConvBertConfig.from_pretrained, (ValueError, TypeError),
                           lambda: {"config.json": ConvBertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2,
                                                                  num_attention_heads=4, intermediate_size=32,
                                                                  num_labels=3).to_json_string().encode()},
                           "json"),
-    "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text"),
-    "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json"),
+    "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text",
+                        lambda size: _TOKENIZER_BUDGET),
+    "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json",
+                                    lambda size: _TOKENIZER_BUDGET),
 }
