@@ -19,6 +19,10 @@ leaves the old tree in root/old. `sweep` puts it back: it removes the roots whos
 (their lock can be taken; a live owner's root is never touched), restoring old/ first if its
 directory is missing. Every `replace_directory` sweeps its own target first.
 
+A directory that cannot be swapped with a sibling at all -- a mount point (say a Docker volume), or
+one whose parent is not writable -- gets the best that can be done in place, with a warning: the
+staging root inside it, each new file renamed into place, `last` (a checkpoint's config.json) last.
+
 Not supported: another process writing into the directory while it is replaced (its files may land
 in the old tree). A process whose working directory is inside the replaced one is moved to the new
 one (other processes keep the old, removed, directory as their working directory).
@@ -32,6 +36,7 @@ import errno
 import os
 import shutil
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -42,6 +47,11 @@ __all__ = ["replace_directory", "remove_directory", "sweep"]
 _SAVING = ".saving-"
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
+
+
+def _is_root(name: str) -> bool:
+    """Whether `name` is a staging root (".<directory>.saving-<random>")."""
+    return name.startswith(".") and _SAVING in name
 
 
 def _renameat2():
@@ -73,7 +83,7 @@ def _link_tree(src: Path, dst: Path, skip: Callable[[str], bool]) -> None:
     top-level names `skip` accepts. Sockets, FIFOs and devices are not carried over."""
     with os.scandir(src) as entries:
         for entry in entries:
-            if skip(entry.name) or is_temporary_name(entry.name):
+            if skip(entry.name) or is_temporary_name(entry.name) or _is_root(entry.name):
                 continue
             target = dst / entry.name
             if entry.is_symlink():
@@ -125,7 +135,7 @@ def sweep(parent: str | os.PathLike, name: str | None = None) -> None:
     parent = Path(parent)
     with contextlib.suppress(OSError), os.scandir(parent) as entries:
         roots = [Path(e.path) for e in entries
-                 if e.name.startswith(".") and _SAVING in e.name and (name is None or e.name.startswith(f".{name}{_SAVING}"))]
+                 if _is_root(e.name) and (name is None or e.name.startswith(f".{name}{_SAVING}"))]
     for root in roots:
         with claim_abandoned(root) as abandoned:
             if not abandoned:
@@ -137,27 +147,62 @@ def sweep(parent: str | os.PathLike, name: str | None = None) -> None:
             shutil.rmtree(root, ignore_errors=True)
 
 
+def _replaceable_whole(directory: Path) -> bool:
+    """Whether `directory` can be swapped for a sibling: its parent is writable and it is no mount point."""
+    if not os.access(directory.parent, os.W_OK | os.X_OK):
+        return False
+    return not directory.is_dir() or os.stat(directory.parent).st_dev == os.stat(directory).st_dev
+
+
+def _replace_file_by_file(new: Path, directory: Path, keep_others: bool, drop: Callable[[str], bool],
+                          last: str | None) -> None:
+    """The fallback for a directory that cannot be swapped whole: each entry of `new` renamed into it,
+    `last` after the others and after the stale entries are removed. Not atomic across entries."""
+    warnings.warn(f"{directory} is a mount point or its parent is not writable: its files are replaced one by "
+                  "one, so a crash mid-save can leave new files beside old ones", RuntimeWarning, stacklevel=4)
+    def move(name):
+        target = directory / name
+        if target.is_dir() and not target.is_symlink():
+            shutil.rmtree(target)
+        os.replace(new / name, target)
+
+    names = sorted(os.listdir(new), key=lambda name: name == last)
+    for name in names[:-1]:
+        move(name)
+    with os.scandir(directory) as entries:
+        stale = [e for e in entries if e.name not in names and not _is_root(e.name) and (not keep_others or drop(e.name))]
+    for entry in stale:
+        (shutil.rmtree if entry.is_dir(follow_symlinks=False) else os.unlink)(entry.path)
+    if names:
+        move(names[-1])
+
+
 @contextlib.contextmanager
 def replace_directory(directory: str | os.PathLike, *, keep_others: bool = True,
-                      drop: Callable[[str], bool] = lambda name: False) -> Iterator[Path]:
+                      drop: Callable[[str], bool] = lambda name: False, last: str | None = None) -> Iterator[Path]:
     """Yield an empty staging directory; on a clean exit it replaces `directory` in one step.
 
     keep_others: entries of the old directory that the staging directory lacks are kept (hard
     links), except the top-level names for which `drop(name)` is true. Without it, the staging
     directory becomes the whole new directory. The parent is created if needed. If the body raises,
-    `directory` is left as it was.
+    `directory` is left as it was. A directory that cannot be swapped whole (a mount point, or its
+    parent not writable) has its files replaced one by one instead, `last` last, with a warning.
     """
     directory = Path(os.path.realpath(directory))  # a symlink to a directory: replace its target
-    parent = directory.parent
-    parent.mkdir(parents=True, exist_ok=True)
     if os.path.lexists(directory) and not directory.is_dir():
         raise NotADirectoryError(f"{directory} exists and is not a directory")
-    sweep(parent, directory.name)
-    fd, root = create_locked(parent, f".{directory.name}{_SAVING}", is_dir=True)
+    whole = _replaceable_whole(directory)
+    home = directory.parent if whole else directory  # where the staging root goes
+    home.mkdir(parents=True, exist_ok=True)
+    sweep(home, directory.name)
+    fd, root = create_locked(home, f".{directory.name}{_SAVING}", is_dir=True)
     try:
         new = root / "new"
         os.mkdir(new)
         yield new
+        if not whole:
+            _replace_file_by_file(new, directory, keep_others, drop, last)
+            return
         if directory.is_dir():
             shutil.copymode(directory, new)
             if keep_others:
@@ -168,8 +213,8 @@ def replace_directory(directory: str | os.PathLike, *, keep_others: bool = True,
         _commit(new, directory, root)
         if cwd is not None and (directory / cwd).is_dir():
             os.chdir(directory / cwd)
-        _fsync_directory(parent)
     finally:
+        _fsync_directory(home)
         shutil.rmtree(root, ignore_errors=True)
         os.close(fd)
 

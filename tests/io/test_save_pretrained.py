@@ -207,3 +207,17 @@ def test_safe_serialization_false_is_read_by_torch_and_transformers(tmp_path, mo
     with torch.no_grad():
         expected = reference(input_ids=torch.tensor(ids)).logits.numpy()
     np.testing.assert_allclose(models[0].eval()(input_ids=ids).logits.data, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_a_folder_that_cannot_be_swapped_whole_is_replaced_file_by_file(tmp_path, models, monkeypatch):
+    from minconvbert.io import atomic_dir
+
+    monkeypatch.setattr(atomic_dir, "_replaceable_whole", lambda directory: False)  # a mount point, say
+    folder = tmp_path / "ckpt"
+    with pytest.warns(RuntimeWarning, match="replaced one by one"):
+        models[0].save_pretrained(folder)
+    (folder / "vocab.txt").write_text("v")
+    with pytest.warns(RuntimeWarning, match="replaced one by one"):
+        models[1].save_pretrained(folder, safe_serialization=False)
+    assert sorted(os.listdir(folder)) == ["config.json", "pytorch_model.bin", "vocab.txt"]
+    assert _which(folder, models) == "B"

@@ -115,7 +115,7 @@ def save_pretrained(model, directory, dtype=None, safe_serialization: bool = Tru
     text = ConvBertConfig.from_dict(config).to_json_string()
     state = model.state_dict() if not safe_serialization else to_checkpoint_names(model.state_dict())
     state = _cast(state, dtype)
-    with atomic_dir.replace_directory(directory, drop=_WEIGHT_FILE.fullmatch) as staging:
+    with atomic_dir.replace_directory(directory, drop=_WEIGHT_FILE.fullmatch, last="config.json") as staging:
         with atomic.atomic_write(staging / "config.json") as f:
             f.write(text.encode("utf-8"))
         if safe_serialization:
