@@ -121,7 +121,7 @@ def is_temporary_name(name: str, target: str | None = None) -> bool:
 
 def sweep_temporary_files(directory: Path, target: str | None = None) -> list[Path]:
     """Remove the temporary files in `directory` (of `target`) whose writer has died; returns them."""
-    removed = []
+    removed, candidates = [], []
     with contextlib.suppress(OSError), os.scandir(directory) as entries:
         candidates = [Path(e.path) for e in entries if is_temporary_name(e.name, target)]
     for path in candidates:

@@ -34,6 +34,7 @@ import contextlib
 import ctypes
 import errno
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -49,9 +50,12 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
+_ROOT = re.compile(r"\..+\.saving-[0-9a-f]{12}")
+
+
 def _is_root(name: str) -> bool:
-    """Whether `name` is a staging root (".<directory>.saving-<random>")."""
-    return name.startswith(".") and _SAVING in name
+    """Whether `name` is a staging root (".<directory>.saving-<12 hex digits>")."""
+    return bool(_ROOT.fullmatch(name))
 
 
 def _renameat2():
@@ -132,7 +136,7 @@ def sweep(parent: str | os.PathLike, name: str | None = None) -> None:
     An abandoned root whose directory is missing (a crash between the fallback's two renames) first
     gives its old/ tree back.
     """
-    parent = Path(parent)
+    parent, roots = Path(parent), []
     with contextlib.suppress(OSError), os.scandir(parent) as entries:
         roots = [Path(e.path) for e in entries
                  if _is_root(e.name) and (name is None or e.name.startswith(f".{name}{_SAVING}"))]

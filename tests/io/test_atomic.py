@@ -55,9 +55,12 @@ def test_other_names_are_never_swept(tmp_path):
     for name in (".model.safetensors.tmp", ".model.safetensors.0123456789ab.tmp.bak", "notes.tmp",
                  ".other.0123456789ab.tmp"):
         (tmp_path / name).write_text("x")
+    for name in (".ckpt.saving-notes", "ckpt.saving-0123456789ab", ".ckpt.saving-0123456789ab.old"):
+        (tmp_path / name).mkdir()
     with atomic.atomic_write(tmp_path / "model.safetensors") as f:
         f.write(b"x")
-    assert len(os.listdir(tmp_path)) == 5
+    atomic_dir.sweep(tmp_path)
+    assert len(os.listdir(tmp_path)) == 8
 
 
 def test_a_live_staging_directory_is_kept_and_a_dead_ones_swept(tmp_path):
