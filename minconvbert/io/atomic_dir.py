@@ -174,7 +174,8 @@ def _replace_file_by_file(new: Path, directory: Path, keep_others: bool, drop: C
     for name in names[:-1]:
         move(name)
     with os.scandir(directory) as entries:
-        stale = [e for e in entries if e.name not in names and not _is_root(e.name) and (not keep_others or drop(e.name))]
+        stale = [e for e in entries
+                 if e.name not in names and not _is_root(e.name) and (not keep_others or drop(e.name))]
     for entry in stale:
         (shutil.rmtree if entry.is_dir(follow_symlinks=False) else os.unlink)(entry.path)
     if names:

@@ -120,7 +120,8 @@ class _Archive:
     def read(self, name: str, max_bytes: int) -> bytes:
         info = self.entry(name)
         if info.file_size > max_bytes:
-            raise TorchCheckpointError(f"{self.source}: entry {name!r} has {info.file_size} bytes, more than {max_bytes}")
+            raise TorchCheckpointError(f"{self.source}: entry {name!r} has {info.file_size} bytes, more than "
+                                       f"{max_bytes}")
         with _archive_errors(self.source, f"entry {name!r}"):
             return self.zip.read(info)
 

@@ -3,8 +3,9 @@
 Adding a reader (say tf_model.h5) is one entry in READERS: the file's name, a function reading the
 directory that holds it, the exception types it documents for a bad file, a function returning a
 valid directory ({file name: bytes}; the fuzzed file plus any companion it needs), the kind of
-mutations that suit the format, and the memory it may hold (32 MB unless it says otherwise): "binary" (bytes), "torch zip" (a torch.save archive: its pickle and
-storages mutated, then re-zipped), "json" (values replaced, deleted, added) or "text" (lines).
+mutations that suit the format -- "binary" (bytes), "torch zip" (a torch.save archive: its pickle
+and storages mutated, then re-zipped), "json" (values replaced, deleted, added) or "text" (lines) --
+and the memory it may hold (32 MB unless it says otherwise).
 """
 
 from __future__ import annotations

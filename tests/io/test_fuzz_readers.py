@@ -70,7 +70,8 @@ def byte_mutations(draw, data: bytes):
 
 
 json_scalars = hs.one_of(
-    hs.none(), hs.booleans(), hs.integers(-3, 40), hs.integers(-(1 << 70), 1 << 70), hs.sampled_from([10 ** 9, 2 ** 31]),
+    hs.none(), hs.booleans(), hs.integers(-3, 40), hs.integers(-(1 << 70), 1 << 70),
+    hs.sampled_from([10 ** 9, 2 ** 31]),
     hs.floats(allow_nan=False), hs.text(max_size=8), hs.sampled_from(["[UNK]", "0", "gelu", "right", "None", "\x00"]))
 json_values = hs.recursive(json_scalars, lambda inner: hs.lists(inner, max_size=4)
                            | hs.dictionaries(hs.text(max_size=6), inner, max_size=3), max_leaves=10)

@@ -218,9 +218,10 @@ def test_bool_storage_bytes_other_than_0_and_1_are_refused(tmp_path):
     from tests.io.torch_archives import Global
 
     boolean = Global("torch", "BoolStorage")
-    good = archive(tmp_path / "b.bin", dumps({"m": View(Storage("0", boolean, 3), 0, (3,), (1,))}), {"0": b"\x00\x01\x01"})
+    pickled = dumps({"m": View(Storage("0", boolean, 3), 0, (3,), (1,))})
+    good = archive(tmp_path / "b.bin", pickled, {"0": b"\x00\x01\x01"})
     np.testing.assert_array_equal(tp.load_file(good)["m"], [False, True, True])
-    bad = archive(tmp_path / "b2.bin", dumps({"m": View(Storage("0", boolean, 3), 0, (3,), (1,))}), {"0": b"\x00\x02\x01"})
+    bad = archive(tmp_path / "b2.bin", pickled, {"0": b"\x00\x02\x01"})
     with pytest.raises(tp.TorchCheckpointError, match="bool storage 0 holds bytes other than 0 and 1"):
         tp.load_file(bad)
 

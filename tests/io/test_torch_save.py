@@ -17,7 +17,8 @@ def _tensors():
     w = rng.standard_normal((5, 3)).astype(np.float32)
     return {
         "f64": rng.standard_normal((2, 3)), "f32": w, "tied": w, "f16": rng.standard_normal(4).astype(np.float16),
-        "big_endian": np.arange(6, dtype=">i4").reshape(2, 3), "i64": np.arange(-3, 9), "i16": np.arange(4, dtype=np.int16),
+        "big_endian": np.arange(6, dtype=">i4").reshape(2, 3), "i64": np.arange(-3, 9),
+        "i16": np.arange(4, dtype=np.int16),
         "i8": np.array([-128, 0, 127], np.int8), "u8": np.array([0, 1, 255], np.uint8), "bool": np.array([True, False]),
         "scalar": np.array(2.5), "empty": np.zeros((0, 3), np.float32), "transposed": w.T, "strided": w[::2, 1:],
     }
