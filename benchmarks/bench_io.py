@@ -1,7 +1,9 @@
-"""Load time and peak memory of minconvbert's safetensors reader against the official library.
+"""Load time and peak memory of minconvbert's readers against the official ones: safetensors against
+the safetensors library, pytorch_model.bin against `torch.load(weights_only=True)`.
 
     python benchmarks/bench_io.py                 # a conv-bert-base-sized file (~440 MB), 3 runs each
     python benchmarks/bench_io.py --runs 5 --keep /tmp/base.safetensors
+    python benchmarks/bench_io.py --format bin    # the same tensors in pytorch_model.bin (needs torch)
 
 The file holds float32 tensors with conv-bert-base's names and shapes (random values). Each load
 runs in a fresh subprocess, so that its peak RSS (VmHWM on Linux, else resource.getrusage) belongs to
@@ -78,6 +80,22 @@ def write_convbert_base_file(path, seed=0, **sizes) -> int:
     return os.path.getsize(path)
 
 
+def write_convbert_base_bin(path, seed=0) -> int:
+    """The same tensors as `write_convbert_base_file`, written by torch.save; returns the file's size."""
+    import torch
+
+    rng = np.random.default_rng(seed)
+    torch.save({name: torch.from_numpy(rng.standard_normal(shape, dtype=np.float32) * 0.02)
+                for name, shape in convbert_base_shapes().items()}, path)
+    return os.path.getsize(path)
+
+
+def _load_bin_with_torch(path):
+    import torch
+
+    return {name: t.numpy() for name, t in torch.load(path, weights_only=True).items()}
+
+
 def _peak_rss_bytes() -> int:
     """This process's peak RSS. On Linux, VmHWM: unlike getrusage's ru_maxrss, it does not inherit the
     parent's high-water mark across fork + exec (a child of a 1 GB pytest process would start at 1 GB)."""
@@ -106,6 +124,11 @@ def child(loader: str, path: str) -> dict:
 
     if loader == "official":
         from safetensors.numpy import load_file
+    elif loader == "torch":
+        load_file = _load_bin_with_torch
+        import torch  # noqa: F401 -- imported before the baseline, as the other loaders' libraries are
+    elif loader == "ours-bin":
+        from minconvbert.io.torch_pickle import load_file
     else:
         from minconvbert.io.safetensors import load_file
         if loader == "ours-read":
@@ -131,8 +154,8 @@ def run_child(loader: str, path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def compare(path, runs: int = 3, loaders=("ours", "ours-read", "official")) -> dict:
-    """Median time and max peak for each loader, and their ratios against the official loader."""
+def compare(path, runs: int = 3, loaders=("ours", "ours-read", "official"), reference: str = "official") -> dict:
+    """Median time and max peak for each loader, and their ratios against the `reference` loader."""
     size = os.path.getsize(path)
     results = {name: [] for name in loaders}
     for _ in range(runs):
@@ -149,10 +172,10 @@ def compare(path, runs: int = 3, loaders=("ours", "ours-read", "official")) -> d
             "peak_rss_delta_over_file": max(r["peak_rss_delta"] for r in rs) / size,
             "tracemalloc_peak_over_file": max(r["tracemalloc_peak"] for r in rs) / size,
         }
-    if "official" in loaders:
-        ref = summary["official"]
+    if reference in loaders:
+        ref = summary[reference]
         for name in loaders:
-            if name != "official":
+            if name != reference:
                 s = summary[name]
                 s["load_time_ratio"] = s["load_s"] / ref["load_s"]
                 s["load_and_touch_time_ratio"] = s["load_and_touch_s"] / ref["load_and_touch_s"]
@@ -165,17 +188,20 @@ def main(argv=None) -> None:
     parser.add_argument("--child", nargs=2, metavar=("LOADER", "PATH"), help=argparse.SUPPRESS)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--keep", help="write the test file here and keep it (default: a temp file)")
+    parser.add_argument("--format", choices=["safetensors", "bin"], default="safetensors")
     args = parser.parse_args(argv)
     if args.child:
         print(json.dumps(child(*args.child)))
         return
+    binary = args.format == "bin"
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(args.keep) if args.keep else Path(tmp) / "conv-bert-base.safetensors"
+        path = Path(args.keep) if args.keep else Path(tmp) / f"conv-bert-base.{args.format}"
         if not path.exists():
             t0 = time.perf_counter()
-            write_convbert_base_file(path)
+            (write_convbert_base_bin if binary else write_convbert_base_file)(path)
             print(f"wrote {path} ({os.path.getsize(path) / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
-        print(json.dumps(compare(path, runs=args.runs), indent=2))
+        loaders = {"loaders": ("ours-bin", "torch"), "reference": "torch"} if binary else {}
+        print(json.dumps(compare(path, runs=args.runs, **loaders), indent=2))
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Checkpoint input/output: safetensors and PyTorch zip files read without torch, hub ids, layouts.
 
 - `safetensors`: the safetensors format on NumPy (lazy, memory-mapped reader; atomic writer).
-- `torch_pickle`: `torch.save` zip checkpoints (pytorch_model.bin) through a restricted unpickler.
+- `torch_pickle`: `torch.save` zip checkpoints (pytorch_model.bin) read without torch, through
+  `torch_unpickler`, a restricted pickle machine; `torch_save`: writing them without torch.
 - `hub`: a checkpoint name or path -> a local directory (Hugging Face cache layout, optional download).
 - `checkpoint_files`: a directory's weights as {name: array}, in any published layout; saving them;
   converting a pytorch_model.bin directory to safetensors.
-- `atomic`: writes that never leave a half-written file behind; `progress`: a byte progress display.
+- `atomic`: writes that never leave a half-written file behind; `atomic_dir`: a directory's files
+  replaced in one step; `regular_file`: opening regular files only; `progress`: a byte progress display.
 """
 
 from minconvbert.io.checkpoint_files import (

@@ -39,6 +39,7 @@ from typing import BinaryIO
 import numpy as np
 
 from minconvbert.io.atomic import atomic_write
+from minconvbert.io.regular_file import open_regular
 
 __all__ = [
     "SafetensorsError",
@@ -220,8 +221,11 @@ def _read_header(read_at: Callable[[int, int], bytes], file_size: int, source: s
 # reading
 
 
-def _to_array(raw: np.ndarray, info: TensorInfo, dtype) -> np.ndarray:
+def _to_array(raw: np.ndarray, info: TensorInfo, dtype, source: str) -> np.ndarray:
     """Raw stored elements (1-D, storage dtype) -> the array the caller asked for, shaped."""
+    if info.dtype == "BOOL" and raw.view(np.uint8).max(initial=0) > 1:
+        # NumPy would keep the byte: `x == True` is then False for a "true" element
+        raise SafetensorsError(f"{source}: BOOL tensor {info.name!r} holds bytes other than 0 and 1")
     if info.dtype == "BF16":
         # bfloat16 is the top half of a float32: shift the 16 bits up and reinterpret.
         raw = (raw.astype(np.uint32) << 16).view(np.float32)
@@ -276,10 +280,7 @@ class SafeOpen:
         self.path = Path(path)
         self._use_mmap = bool(mmap)
         self._map = None
-        try:
-            self._file = open(self.path, "rb", buffering=0)
-        except FileNotFoundError:
-            raise FileNotFoundError(f"safe_open: no such file {str(self.path)!r}") from None
+        self._file = open_regular(self.path, SafetensorsError, "safe_open", buffering=0)  # not a FIFO
         try:
             self._size = os.fstat(self._file.fileno()).st_size
             self._metadata, self._infos, self._data_start = _read_header(self._read_at, self._size, str(self.path))
@@ -336,7 +337,7 @@ class SafeOpen:
             raw = np.frombuffer(bytearray(info.nbytes), dtype=storage)
             if _read_into(self._file, self._data_start + info.begin, memoryview(raw).cast("B")) != info.nbytes:
                 raise SafetensorsError(f"{self.path}: file ended inside tensor {name!r}")
-        return _to_array(raw, info, dtype)
+        return _to_array(raw, info, dtype, str(self.path))
 
     def close(self) -> None:
         """Close the file. Arrays already returned stay valid (they keep the mapping alive)."""
@@ -380,7 +381,7 @@ def load(data: bytes | bytearray | memoryview, *, dtype=None) -> dict[str, np.nd
     for name, info in infos.items():
         storage = _STORAGE[info.dtype]
         raw = np.frombuffer(view, dtype=storage, count=info.nbytes // storage.itemsize, offset=start + info.begin)
-        arr = _to_array(raw, info, dtype)
+        arr = _to_array(raw, info, dtype, "<bytes>")
         out[name] = arr.copy() if np.may_share_memory(arr, raw) else arr
     return out
 

@@ -68,8 +68,9 @@ def train_loop(model, make_batch, optimizer, schedule, total_steps: int, out_dir
     """
     history = {"step": [], "loss": [], "lr": [], "tokens_per_s": [], "eval": [], "interrupted": False}
     start = 0
-    if out_dir is not None and resume and latest_checkpoint(out_dir) is not None:
-        state = load_training_state(latest_checkpoint(out_dir), model, optimizer, schedule)
+    found = latest_checkpoint(out_dir) if out_dir is not None and resume else None
+    if found is not None:
+        state = load_training_state(found, model, optimizer, schedule)
         start = state["step"]
         history.update({k: v for k, v in state.get("history", {}).items() if k in history})
         history["interrupted"] = False

@@ -17,14 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hs
 
 from minconvbert.io import safetensors as st
+from tests.io.file_readers import SEED_TENSORS
 
-SEED_TENSORS = {
-    "embeddings.word_embeddings.weight": np.arange(12, dtype=np.float32).reshape(3, 4),
-    "embeddings.position_ids": np.arange(4, dtype=np.int64)[None],
-    "encoder.layer.0.bias": np.array([0.5, -1.0], dtype=np.float16),
-    "mask": np.array([True, False, True]),
-    "empty": np.zeros((0, 2), dtype=np.int32),
-}
 SEED = st.save(SEED_TENSORS, {"format": "pt"})
 SEED_N = struct.unpack("<Q", SEED[:8])[0]
 SEED_HEADER = json.loads(SEED[8:8 + SEED_N])

@@ -1,7 +1,9 @@
 """Malformed safetensors files: each is refused with a SafetensorsError naming the problem."""
 
 import json
+import os
 import struct
+import threading
 
 import numpy as np
 import pytest
@@ -121,3 +123,30 @@ def test_file_changed_under_an_open_handle(tmp_path):
             g.truncate(100)
         with pytest.raises(st.SafetensorsError, match="changed size"):
             f.get_tensor("a")
+
+
+def test_bool_bytes_other_than_0_and_1_are_refused(tmp_path):
+    entry = {"dtype": "BOOL", "shape": [3], "data_offsets": [0, 3]}
+    assert st.load(_file({"m": entry}, b"\x00\x01\x01"))["m"].tolist() == [False, True, True]
+    bad = _file({"m": entry}, b"\x00\x02\x01")  # NumPy would keep the 2: then `m == True` is False
+    path = tmp_path / "bool.safetensors"
+    path.write_bytes(bad)
+    for read in (lambda: st.load(bad), lambda: st.load_file(path), lambda: st.load_file(path, mmap=False)):
+        with pytest.raises(st.SafetensorsError, match="BOOL tensor 'm' holds bytes other than 0 and 1"):
+            read()
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    path = tmp_path / "model.safetensors"
+    os.mkfifo(path)
+    # Should the reader block in open(), a writer comes after 10 s to release it (and the test fails).
+    rescue = threading.Timer(10, lambda: os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK)))
+    rescue.start()
+    try:
+        with pytest.raises(st.SafetensorsError, match="is a FIFO"):
+            st.safe_open(path)
+        with pytest.raises(st.SafetensorsError, match="is a directory"):
+            st.safe_open(tmp_path)
+    finally:
+        rescue.cancel()

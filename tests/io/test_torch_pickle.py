@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from minconvbert.io import torch_pickle as tp
+from tests.io.torch_archives import FLOAT, INT, Storage, View, archive, dumps
 
 
 @pytest.fixture
@@ -111,85 +112,20 @@ def test_progress_reports_every_byte(tmp_path, torch):
 
 
 # ---------------------------------------------------------------------------------------------
-# hand-made archives: the same layout as torch.save, with any pickle we like
-
-
-class _Global:
-    """A global named in the pickle (written as a GLOBAL opcode; nothing is imported)."""
-
-    def __init__(self, module, name):
-        self.module, self.name = module, name
-
-    def __call__(self, *args):  # pickle insists that a REDUCE target be callable; never called
-        raise AssertionError("stand-in global called")
-
-
-FLOAT, INT = _Global("torch", "FloatStorage"), _Global("torch", "IntStorage")
-REBUILD = _Global("torch._utils", "_rebuild_tensor_v2")
-ORDERED_DICT = _Global("collections", "OrderedDict")
-
-
-class _Storage:
-    def __init__(self, key, storage_type, numel):
-        self.key, self.type, self.numel = key, storage_type, numel
-
-
-class _View:
-    def __init__(self, storage, offset, size, stride):
-        self.args = (storage, offset, size, stride, False, _Empty())
-
-
-class _Empty:
-    """An empty OrderedDict as torch pickles backward hooks: OrderedDict()."""
-
-
-class _Pickler(pickle._Pickler):
-    """Pickles tensors as torch does (persistent storages + _rebuild_tensor_v2), with any view, no torch."""
-
-    dispatch = dict(pickle._Pickler.dispatch)
-    dispatch[_Global] = lambda self, obj: self.write(pickle.GLOBAL + f"{obj.module}\n{obj.name}\n".encode())
-
-    def persistent_id(self, obj):
-        if isinstance(obj, _Storage):
-            return ("storage", obj.type, obj.key, "cpu", obj.numel)
-        return None
-
-    def reducer_override(self, obj):
-        if isinstance(obj, _View):
-            return REBUILD, obj.args
-        if isinstance(obj, _Empty):
-            return ORDERED_DICT, ()
-        return NotImplemented
-
-
-def _archive(path, pickle_bytes, storages=None, byteorder=b"little", compress=zipfile.ZIP_STORED):
-    with zipfile.ZipFile(path, "w", compression=compress) as zf:
-        zf.writestr("archive/data.pkl", pickle_bytes)
-        if byteorder is not None:
-            zf.writestr("archive/byteorder", byteorder)
-        for key, data in (storages or {}).items():
-            zf.writestr(f"archive/data/{key}", data)
-        zf.writestr("archive/version", b"3\n")
-    return path
-
-
-def _dumps(obj):
-    buf = __import__("io").BytesIO()
-    _Pickler(buf, protocol=2).dump(obj)
-    return buf.getvalue()
+# hand-made archives (tests/io/torch_archives.py): the same layout as torch.save, with any pickle we like
 
 
 def test_hand_made_archive_matches_torch_load(tmp_path, torch):
-    s = _Storage("0", FLOAT, 6)
-    path = _archive(tmp_path / "h.bin", _dumps({"w": _View(s, 1, (2, 2), (1, 2))}),
+    s = Storage("0", FLOAT, 6)
+    path = archive(tmp_path / "h.bin", dumps({"w": View(s, 1, (2, 2), (1, 2))}),
                     {"0": np.arange(6, dtype="<f4").tobytes()})
     want = torch.load(path, weights_only=True)["w"].numpy()
     np.testing.assert_array_equal(tp.load_file(path)["w"], want)
 
 
-def test_big_endian_archive(tmp_path):
-    s = _Storage("0", INT, 3)
-    path = _archive(tmp_path / "be.bin", _dumps({"w": _View(s, 0, (3,), (1,))}),
+def test_big_endianarchive(tmp_path):
+    s = Storage("0", INT, 3)
+    path = archive(tmp_path / "be.bin", dumps({"w": View(s, 0, (3,), (1,))}),
                     {"0": np.array([1, 2, 300], dtype=">i4").tobytes()}, byteorder=b"big")
     out = tp.load_file(path)["w"]
     np.testing.assert_array_equal(out, [1, 2, 300])
@@ -198,36 +134,36 @@ def test_big_endian_archive(tmp_path):
 
 @pytest.mark.parametrize("size, stride, offset", [((10,), (1,), 0), ((2, 3), (3, 1), 1), ((3,), (5,), 0)])
 def test_view_outside_its_storage_is_refused(tmp_path, size, stride, offset):
-    s = _Storage("0", FLOAT, 6)
-    path = _archive(tmp_path / "oob.bin", _dumps({"w": _View(s, offset, size, stride)}), {"0": bytes(24)})
+    s = Storage("0", FLOAT, 6)
+    path = archive(tmp_path / "oob.bin", dumps({"w": View(s, offset, size, stride)}), {"0": bytes(24)})
     with pytest.raises(tp.TorchCheckpointError, match="reaches element"):
         tp.load_file(path)
 
 
 def test_huge_expansion_is_refused(tmp_path):
-    s = _Storage("0", FLOAT, 1)
-    path = _archive(tmp_path / "x.bin", _dumps({"w": _View(s, 0, (1 << 20, 1 << 20), (0, 0))}), {"0": bytes(4)})
-    with pytest.raises(tp.TorchCheckpointError, match="far more elements than its storage"):
+    s = Storage("0", FLOAT, 1)
+    path = archive(tmp_path / "x.bin", dumps({"w": View(s, 0, (1 << 20, 1 << 20), (0, 0))}), {"0": bytes(4)})
+    with pytest.raises(tp.TorchCheckpointError, match="would allocate more than"):
         tp.load_file(path)
 
 
 def test_storage_shorter_than_declared(tmp_path):
-    s = _Storage("0", FLOAT, 6)
-    path = _archive(tmp_path / "short.bin", _dumps({"w": _View(s, 0, (6,), (1,))}), {"0": bytes(20)})
+    s = Storage("0", FLOAT, 6)
+    path = archive(tmp_path / "short.bin", dumps({"w": View(s, 0, (6,), (1,))}), {"0": bytes(20)})
     with pytest.raises(tp.TorchCheckpointError, match="should hold 6 elements"):
         tp.load_file(path)
 
 
 def test_missing_storage_entry(tmp_path):
-    s = _Storage("7", FLOAT, 1)
-    path = _archive(tmp_path / "m.bin", _dumps({"w": _View(s, 0, (1,), (1,))}), {})
+    s = Storage("7", FLOAT, 1)
+    path = archive(tmp_path / "m.bin", dumps({"w": View(s, 0, (1,), (1,))}), {})
     with pytest.raises(tp.TorchCheckpointError, match="no entry 'archive/data/7'"):
         tp.load_file(path)
 
 
 def test_compressed_entries_are_refused(tmp_path):
-    s = _Storage("0", FLOAT, 1)
-    path = _archive(tmp_path / "c.bin", _dumps({"w": _View(s, 0, (1,), (1,))}), {"0": bytes(4)},
+    s = Storage("0", FLOAT, 1)
+    path = archive(tmp_path / "c.bin", dumps({"w": View(s, 0, (1,), (1,))}), {"0": bytes(4)},
                     compress=zipfile.ZIP_DEFLATED)
     with pytest.raises(tp.TorchCheckpointError, match="compressed"):
         tp.load_file(path)
@@ -255,7 +191,7 @@ def test_hostile_pickle_is_refused_and_nothing_runs(tmp_path):
                    input=demo_payload, check=True)
     assert demo.exists()
 
-    path = _archive(tmp_path / "pytorch_model.bin", payload)
+    path = archive(tmp_path / "pytorch_model.bin", payload)
     with pytest.raises(tp.RefusedGlobalError, match=rf"refused global {os.system.__module__}\.system"):
         tp.load_file(path)
     assert not marker.exists()
@@ -273,7 +209,7 @@ def test_every_other_global_is_refused_by_name(tmp_path, module, name, opcode):
     else:  # protocol 4: module and name pushed as strings, then STACK_GLOBAL
         body = (b"\x80\x04\x8c" + bytes([len(module)]) + module.encode() + b"\x8c" + bytes([len(name)])
                 + name.encode() + b"\x93.")
-    path = _archive(tmp_path / "g.bin", body)
+    path = archive(tmp_path / "g.bin", body)
     with pytest.raises(tp.RefusedGlobalError, match=rf"refused global {module}\.{name}"):
         tp.load_file(path)
 
@@ -281,19 +217,19 @@ def test_every_other_global_is_refused_by_name(tmp_path, module, name, opcode):
 def test_storage_type_is_not_callable_and_reduce_on_it_fails_cleanly(tmp_path):
     body = b"\x80\x02ctorch\nFloatStorage\n)R."  # torch.FloatStorage() -- would allocate in torch
     with pytest.raises(tp.TorchCheckpointError, match="malformed pickle"):
-        tp.load_file(_archive(tmp_path / "s.bin", body))
+        tp.load_file(archive(tmp_path / "s.bin", body))
 
 
 @pytest.mark.parametrize("body, match", [
-    (b"\x80\x02]q\x00.", "holds a list, not a state dict"),
-    (b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.", "entry 'a' is a int"),
+    (b"\x80\x02]q\x00.", "holds a list of 0 items, not a state dict"),
+    (b"\x80\x02}q\x00X\x01\x00\x00\x00aK\x01s.", "entry 'a' holds 1, not a tensor"),
     (b"\x80\x02}q\x00(", "malformed pickle"),
     (b"not a pickle", "malformed pickle"),
     (b"\x80\x02X\x07\x00\x00\x00storageQ.", "unexpected persistent id"),
 ])
 def test_malformed_pickles(tmp_path, body, match):
     with pytest.raises(tp.TorchCheckpointError, match=match):
-        tp.load_file(_archive(tmp_path / "bad.bin", body))
+        tp.load_file(archive(tmp_path / "bad.bin", body))
 
 
 def test_legacy_and_non_checkpoint_files(tmp_path, torch):

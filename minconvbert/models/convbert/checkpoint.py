@@ -7,12 +7,13 @@ config.json + model.safetensors, which transformers' from_pretrained loads uncha
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from minconvbert.io import atomic, checkpoint_files, hub
+from minconvbert.io import atomic, atomic_dir, checkpoint_files, hub, torch_save
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.weights import to_checkpoint_names, to_model_names
 from minconvbert.nn import init
@@ -69,22 +70,56 @@ def load_weights_into(model, directory, strict: bool = False, label: str = "load
     return missing, unexpected
 
 
-def save_pretrained(model, directory, dtype=None) -> Path:
-    """Write directory/config.json and directory/model.safetensors; returns the directory.
+# Weight files of every published layout (and transformers' shards): a save drops the old ones, so
+# that no stale file of another layout shadows the new weights.
+_WEIGHT_FILE = re.compile(r"(model|pytorch_model)(-\d{5}-of-\d{5})?\.(safetensors|bin)(\.index\.json)?")
+_SAVE_DTYPES = tuple(np.dtype(t) for t in ("float16", "float32", "float64"))
 
-    dtype (e.g. np.float16) stores the weights in another float type. Both files are swapped in at
-    the end: an exception while writing leaves any earlier checkpoint in `directory` intact.
+
+def _save_dtype(dtype) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        dtype = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"save_pretrained: dtype {dtype!r} is not a NumPy dtype") from None
+    if dtype not in _SAVE_DTYPES:
+        raise ValueError(f"save_pretrained: dtype must be float16, float32 or float64, got {dtype}: casting the "
+                         "weights to it would destroy them")
+    return dtype
+
+
+def _cast(state: dict, dtype: np.dtype | None) -> dict:
+    """Floating-point arrays cast to `dtype`, each array once (tied names stay one array)."""
+    if dtype is None:
+        return state
+    cast = {id(v): v.astype(dtype) if v.dtype.kind == "f" else v for v in state.values()}
+    return {k: cast[id(v)] for k, v in state.items()}
+
+
+def save_pretrained(model, directory, dtype=None, safe_serialization: bool = True) -> Path:
+    """Write directory/config.json and the weights; returns the directory.
+
+    The weights go to model.safetensors, or with safe_serialization=False to pytorch_model.bin in
+    torch.save's format (tied weights stored once), which `torch.load(weights_only=True)` reads.
+    dtype (np.float16, np.float32 or np.float64) stores the floating-point weights in that type.
+
+    The directory is replaced in one step (io.atomic_dir): whenever the process stops, even killed,
+    it holds the old checkpoint or the new one, complete. Its other files (a tokenizer's) are kept;
+    weight files of other layouts, which would shadow the new ones, are not.
     """
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    dtype = _save_dtype(dtype)
     config = model.config.to_dict()
     config["architectures"] = [type(model).__name__]
-    config["dtype"] = str(np.dtype(dtype or model.dtype))
+    config["dtype"] = str(dtype or np.dtype(model.dtype))
     text = ConvBertConfig.from_dict(config).to_json_string()
-    state = to_checkpoint_names(model.state_dict())
-    if dtype is not None:
-        state = {k: v.astype(dtype) for k, v in state.items()}
-    with atomic.atomic_write(directory / "config.json") as f:  # swapped in only after the weights
-        f.write(text.encode("utf-8"))
-        checkpoint_files.save_weights(directory, state)
-    return directory
+    state = model.state_dict() if not safe_serialization else to_checkpoint_names(model.state_dict())
+    state = _cast(state, dtype)
+    with atomic_dir.replace_directory(directory, drop=_WEIGHT_FILE.fullmatch, last="config.json") as staging:
+        with atomic.atomic_write(staging / "config.json") as f:
+            f.write(text.encode("utf-8"))
+        if safe_serialization:
+            checkpoint_files.save_weights(staging, state)
+        else:
+            torch_save.save_file(state, staging / checkpoint_files.WEIGHTS_NAME)
+    return Path(directory)

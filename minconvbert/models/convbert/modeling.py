@@ -96,9 +96,10 @@ class ConvBertPreTrainedModel(nn.Module):
         """Load the weights of a checkpoint directory into this model (names mapped as in from_pretrained)."""
         return checkpoint.load_weights_into(self, directory, strict=strict, label=f"{type(self).__name__}.load_weights")
 
-    def save_pretrained(self, directory, dtype=None):
-        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file."""
-        return checkpoint.save_pretrained(self, directory, dtype=dtype)
+    def save_pretrained(self, directory, dtype=None, safe_serialization: bool = True):
+        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file.
+        safe_serialization=False writes pytorch_model.bin (torch.save's format) instead."""
+        return checkpoint.save_pretrained(self, directory, dtype=dtype, safe_serialization=safe_serialization)
 
     @property
     def dtype(self) -> np.dtype:

@@ -1,0 +1,92 @@
+"""Every file reader the fuzz harness attacks, one entry each: how to call it, what it may raise, a seed.
+
+Adding a reader (say tf_model.h5) is one entry in READERS: the file's name, a function reading the
+directory that holds it, the exception types it documents for a bad file, a function returning a
+valid directory ({file name: bytes}; the fuzzed file plus any companion it needs), the kind of
+mutations that suit the format -- "binary" (bytes), "torch zip" (a torch.save archive: its pickle
+and storages mutated, then re-zipped), "json" (values replaced, deleted, added) or "text" (lines) --
+and the memory it may hold (32 MB unless it says otherwise).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minconvbert.io import safetensors, torch_pickle, torch_save
+from minconvbert.models.convbert.config import ConvBertConfig
+from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
+
+
+@dataclass(frozen=True)
+class Reader:
+    read: Callable[[Path], object]  # directory -> anything; raises for a bad file
+    refuses_with: tuple[type[BaseException], ...]
+    seed: Callable[[], dict[str, bytes]]
+    kind: str  # "binary", "torch zip", "json" or "text": which mutations suit the format
+    memory_budget: Callable[[int], int] = lambda size: 32 << 20  # bytes it may hold for a file of `size`
+
+
+# The tokenizers' vocab.txt reader asks for its whole size cap (64 MiB) in one read() call: tracemalloc
+# counts the buffer, though its pages are never touched.
+_TOKENIZER_BUDGET = 96 << 20
+
+
+SEED_TENSORS = {
+    "embeddings.word_embeddings.weight": np.arange(12, dtype=np.float32).reshape(3, 4),
+    "embeddings.position_ids": np.arange(4, dtype=np.int64)[None],
+    "encoder.layer.0.bias": np.array([0.5, -1.0], dtype=np.float16),
+    "mask": np.array([True, False, True]),
+    "empty": np.zeros((0, 2), dtype=np.int32),
+}
+VOCAB = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nhello\nworld\n##s\n"
+
+
+def _bin_seed() -> dict[str, bytes]:
+    tensors = dict(SEED_TENSORS)
+    tensors["generator_lm_head.weight"] = tensors["embeddings.word_embeddings.weight"]  # tied: one storage
+    tensors["transposed"] = np.arange(6.0).reshape(2, 3).T
+    with tempfile.TemporaryDirectory() as tmp:
+        torch_save.save_file(tensors, Path(tmp) / "pytorch_model.bin")
+        return {"pytorch_model.bin": (Path(tmp) / "pytorch_model.bin").read_bytes()}
+
+
+def _tokenizer_seed() -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "vocab.txt").write_text(VOCAB)
+        ConvBertTokenizer(str(Path(tmp) / "vocab.txt")).save_pretrained(tmp)
+        return {name: (Path(tmp) / name).read_bytes() for name in ("vocab.txt", "tokenizer_config.json")}
+
+
+def _read_safetensors(directory: Path):
+    safetensors.load_file(directory / "model.safetensors")
+    return safetensors.load_file(directory / "model.safetensors", mmap=False)
+
+
+def _read_tokenizers(directory: Path):
+    for cls in (ConvBertTokenizer, ConvBertTokenizerFast):
+        cls.from_pretrained(directory)("hello worlds [MASK]")
+
+
+READERS = {
+    "model.safetensors": Reader(_read_safetensors, (safetensors.SafetensorsError,),
+                                lambda: {"model.safetensors": safetensors.save(SEED_TENSORS, {"format": "pt"})},
+                                "binary"),
+    "pytorch_model.bin": Reader(lambda d: torch_pickle.load_file(d / "pytorch_model.bin"),
+                                (torch_pickle.TorchCheckpointError,), _bin_seed, "torch zip",
+                                lambda size: torch_pickle.BUDGET_FACTOR * size + torch_pickle.BUDGET_SLACK_BYTES),
+    # ConvBertConfig.from_pretrained documents ValueError (a bad value) and TypeError (a wrong type).
+    "config.json": Reader(ConvBertConfig.from_pretrained, (ValueError, TypeError),
+                          lambda: {"config.json": ConvBertConfig(vocab_size=40, hidden_size=16, num_hidden_layers=2,
+                                                                 num_attention_heads=4, intermediate_size=32,
+                                                                 num_labels=3).to_json_string().encode()},
+                          "json"),
+    "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text",
+                        lambda size: _TOKENIZER_BUDGET),
+    "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json",
+                                    lambda size: _TOKENIZER_BUDGET),
+}
