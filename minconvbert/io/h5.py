@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from minconvbert.io.atomic import atomic_write
+from minconvbert.io.regular_file import open_regular
 
 __all__ = ["H5FormatError", "KerasH5", "write_weights", "require_h5py", "H5PY_MISSING"]
 
@@ -88,6 +89,8 @@ class KerasH5:
     def __init__(self, path: str | os.PathLike):
         h5py = require_h5py()
         self.path = Path(path)
+        with open_regular(self.path, H5FormatError, "KerasH5"):
+            pass                                # a FIFO or a device is refused before h5py would block on it
         self._size = self.path.stat().st_size
         try:
             self._file = h5py.File(self.path, "r")

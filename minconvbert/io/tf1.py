@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from minconvbert.io.crc32c import masked_crc32c
+from minconvbert.io.regular_file import open_regular
 from minconvbert.io.safetensors import _read_into
 
 __all__ = ["TF1CheckpointError", "TensorEntry", "TF1Checkpoint", "parse_index", "resolve_prefix",
@@ -397,15 +398,17 @@ class TF1Checkpoint:
         size = index_path.stat().st_size
         if size > MAX_INDEX_BYTES:
             raise TF1CheckpointError(f"{index_path}: {size} bytes, more than the {MAX_INDEX_BYTES}-byte limit for an index")
-        self.header, self._entries = parse_index(index_path.read_bytes(), str(index_path))
+        with open_regular(index_path, TF1CheckpointError, "TF1Checkpoint") as f:
+            index = f.read(MAX_INDEX_BYTES + 1)
+        self.header, self._entries = parse_index(index, str(index_path))
         n = self.header["num_shards"]
         self._files = []
         try:
             for shard in range(n):
                 shard_path = self.prefix.with_name(f"{self.prefix.name}.data-{shard:05d}-of-{n:05d}")
-                if not shard_path.is_file():
+                if not shard_path.exists():
                     raise TF1CheckpointError(f"{self.prefix}: data file {shard_path.name} is missing")
-                self._files.append(open(shard_path, "rb", buffering=0))
+                self._files.append(open_regular(shard_path, TF1CheckpointError, "TF1Checkpoint", buffering=0))
             sizes = [os.fstat(f.fileno()).st_size for f in self._files]
             for entry in self._entries.values():
                 if entry.offset + entry.size > sizes[entry.shard_id]:

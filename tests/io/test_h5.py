@@ -1,5 +1,7 @@
 """Malformed and hostile tf_model.h5 files: one H5FormatError naming the problem, no large allocation."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,13 @@ def test_malformed_layouts(tmp_path, build, message):
     path = _file(tmp_path / "bad.h5", build)
     with pytest.raises(H5FormatError, match=message):
         KerasH5(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+def test_a_fifo_is_refused_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "tf_model.h5")
+    with pytest.raises(H5FormatError, match="FIFO"):
+        KerasH5(tmp_path / "tf_model.h5")
 
 
 def test_not_hdf5_and_truncated(tmp_path):

@@ -4,6 +4,7 @@ Every malformed file must give one TF1CheckpointError naming the problem, never 
 RecursionError or a large allocation. tests/io/test_tf1_fuzz.py throws random damage at it.
 """
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -275,6 +276,17 @@ def test_data_file_problems(tmp_path):
         assert ckpt.get_tensor("a").shape == (4,)
     (tmp_path / "corrupt" / "model.ckpt-1.data-00000-of-00001").unlink()
     with pytest.raises(TF1CheckpointError, match="data file model.ckpt-1.data-00000-of-00001 is missing"):
+        TF1Checkpoint(prefix)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this system")
+@pytest.mark.parametrize("which, error", [(".index", FileNotFoundError), (".data-00000-of-00001", TF1CheckpointError)])
+def test_a_fifo_in_place_of_a_file_is_refused_without_blocking(tmp_path, which, error):
+    prefix = B.write(tmp_path, *B.bundle({"a": np.arange(4, dtype=np.float32)}))
+    path = prefix.with_name(prefix.name + which)
+    path.unlink()
+    os.mkfifo(path)
+    with pytest.raises(error, match="FIFO" if error is TF1CheckpointError else "no TensorFlow checkpoint"):
         TF1Checkpoint(prefix)
 
 
