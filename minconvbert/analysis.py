@@ -211,7 +211,7 @@ def head_ablation(model, batch: dict, loss_fn=None) -> HeadAblation:
             raise ValueError(f"batch: must not contain {name!r}; head_ablation sets the head masks itself")
     loss_fn = _default_loss if loss_fn is None else loss_fn
     config = model.config
-    L, H = config.num_hidden_layers, config.attention_heads
+    L, H = config.num_hidden_layers, config.heads_per_kind
 
     def loss_with(head_mask, conv_head_mask) -> float:
         output = model(**batch, head_mask=head_mask, conv_head_mask=conv_head_mask)

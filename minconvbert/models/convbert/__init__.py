@@ -7,6 +7,7 @@ from minconvbert.models.convbert.heads import (
     ConvBertForQuestionAnswering,
     ConvBertForSequenceClassification,
     ConvBertForTokenClassification,
+    ConvBertTaskModel,
 )
 from minconvbert.models.convbert.modeling import ConvBertModel, ConvBertPreTrainedModel
 
@@ -14,6 +15,7 @@ __all__ = [
     "ConvBertConfig",
     "ConvBertPreTrainedModel",
     "ConvBertModel",
+    "ConvBertTaskModel",
     "ConvBertForMaskedLM",
     "ConvBertForSequenceClassification",
     "ConvBertForMultipleChoice",
