@@ -255,7 +255,7 @@ def padding_leak(model, input_ids, pad_length: int) -> float:
         raise ValueError(f"input_ids: expected shape (batch, seq) or (seq,) with seq > 0, got {ids.shape}")
     if not isinstance(pad_length, (int, np.integer)) or pad_length < 1:
         raise ValueError(f"pad_length: expected a positive integer, got {pad_length!r}")
-    encoder = model._base_model() if hasattr(model, "_base_model") else model
+    encoder = model.base_model if hasattr(model, "base_model") else model
     B, T = ids.shape
     pad = np.full((B, pad_length), model.config.pad_token_id, dtype=ids.dtype)
     padded = np.concatenate([ids, pad], axis=1)  # (B, T + pad_length)

@@ -116,9 +116,10 @@ def _download(repo_id: str, revision: str, cache_dir: Path, required, weights, o
     snapshot = None
     for weight_patterns in attempts if weights else [[]]:
         try:
+            again = {"force_download": True} if force_download else {}
             root = snapshot_download(repo_id, revision=revision, cache_dir=str(cache_dir),
                                      allow_patterns=wanted + [prefix + p for p in weight_patterns],
-                                     local_files_only=offline, force_download=force_download)
+                                     local_files_only=offline, **again)
         except Exception as e:  # network down, offline mode, unknown repository, gated repository...
             where = "HF_HUB_OFFLINE is set and the files are not in the cache" if offline else "the download failed"
             raise CheckpointNotFoundError(_how_to_get(repo_id, revision, f"{where} ({type(e).__name__}: {e})")) from e

@@ -61,6 +61,7 @@ def load_pretrained(cls, name_or_path, *, config=None, state_dict=None, strict: 
         dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
     if dtype is not None:
         model.to(interop.numpy_dtype(dtype))
+    model.name_or_path = str(name_or_path) if name_or_path is not None else None  # where it came from (pipelines)
     model.eval()
     return (model, info) if output_loading_info else model
 

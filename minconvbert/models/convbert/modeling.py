@@ -113,12 +113,18 @@ class ConvBertPreTrainedModel(nn.Module):
         returns the loading info."""
         return checkpoint.load_weights_into(self, directory, strict=strict, label=f"{type(self).__name__}.load_weights")
 
-    def save_pretrained(self, directory, dtype=None):
-        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file."""
-        return checkpoint.save_pretrained(self, directory, dtype=dtype)
+    def save_pretrained(self, save_directory, **kwargs):
+        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file.
+        The keyword arguments are checkpoint.save_pretrained's."""
+        return checkpoint.save_pretrained(self, save_directory, **kwargs)
 
     def push_to_hub(self, *args, **kwargs):
         raise NotImplementedError(_NO_UPLOAD)
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """False: ConvBERT is an encoder; it has no generate() (and saves no generation_config.json)."""
+        return False
 
     # ----- embeddings --------------------------------------------------------------------------
     @property
