@@ -123,7 +123,7 @@ def attention_mask_array(value, shape) -> np.ndarray:
         raise TypeError(f"attention_mask: expected 0/1 numbers or booleans, got dtype {mask.dtype}")
     bad = (mask != 0) & (mask != 1)
     if bad.any():
-        raise ValueError(f"attention_mask: values must be 1 (attend) or 0 (padding), got {mask[bad].flat[0]!r}")
+        raise ValueError(f"attention_mask: values must be 1 (attend) or 0 (padding), got {mask[bad].flat[0].item()}")
     return mask
 
 
