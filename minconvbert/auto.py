@@ -49,11 +49,15 @@ def _model_type(directory, who: str, name) -> str | None:
     return model_type
 
 
-class AutoConfig:
-    """The configuration of a ConvBERT checkpoint (the only model_type minconvbert knows)."""
+class _Factory:
+    """An Auto class is a factory: it has classmethods and no instances."""
 
     def __init__(self):
-        raise TypeError("AutoConfig is not instantiated: use AutoConfig.from_pretrained(name)")
+        raise TypeError(f"{type(self).__name__} is not instantiated: use {type(self).__name__}.from_pretrained(name)")
+
+
+class AutoConfig(_Factory):
+    """The configuration of a ConvBERT checkpoint (the only model_type minconvbert knows)."""
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, **kwargs) -> ConvBertConfig:
@@ -69,11 +73,8 @@ class AutoConfig:
         return ConvBertConfig(**kwargs)
 
 
-class AutoTokenizer:
+class AutoTokenizer(_Factory):
     """The tokenizer of a checkpoint holding a WordPiece vocab.txt (ConvBERT's and BERT's)."""
-
-    def __init__(self):
-        raise TypeError("AutoTokenizer is not instantiated: use AutoTokenizer.from_pretrained(name)")
 
     @classmethod
     def from_pretrained(cls, pretrained_model_name_or_path, *, use_fast: bool = True, **kwargs):
@@ -94,14 +95,10 @@ class AutoTokenizer:
         return tokenizer_class.from_pretrained(directory, **own)
 
 
-class _AutoModel:
+class _AutoModel(_Factory):
     """from_pretrained / from_config for one ConvBERT class (`_model_class`)."""
 
     _model_class = "ConvBertModel"
-
-    def __init__(self):
-        raise TypeError(f"{type(self).__name__} is not instantiated: use {type(self).__name__}.from_pretrained(name) "
-                        "or .from_config(config)")
 
     @classmethod
     def model_class(cls):

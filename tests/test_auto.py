@@ -83,3 +83,17 @@ def test_from_import_of_transformers_names():
 
     assert np.isclose(mc.optim.get_cosine_schedule_with_warmup(
         mc.optim.SGD([mc.nn.Parameter(np.zeros(1))], lr=1.0), 0, 10).get_last_lr()[0], 1.0)
+
+
+def test_the_example_of_coming_from_transformers_runs():
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "coming-from-transformers.md").read_text()
+    code = re.search(r"```python\n(.*?)```", page, flags=re.S).group(1)
+    namespace = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a new classification head on the nano masked LM
+        exec(code, namespace)  # noqa: S102 (our documentation)
+    assert namespace["predicted"] in {"LABEL_0", "LABEL_1", "LABEL_2"}
+    assert len(namespace["fill_masker"]("The [MASK] function returns a list.")) == 5

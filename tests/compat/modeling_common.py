@@ -550,17 +550,7 @@ class ModelTesterMixin:
             model = model_class(config)
             type_model_embed_pre_resize = type(model.get_input_embeddings())
             model_vocab_size = config.get_text_config().vocab_size
-            model_embed = model.resize_token_embeddings(model_vocab_size)
-            cloned_embeddings = model_embed.weight.data.copy()
-
-            # a larger vocabulary: the matrix grows; the new rows average like the old ones
-            model_embed = model.resize_token_embeddings(model_vocab_size + 10)
-            self.assertEqual(model.config.get_text_config().vocab_size, model_vocab_size + 10)
-            self.assertEqual(model_embed.weight.shape[0], cloned_embeddings.shape[0] + 10)
-            self.assertEqual(type_model_embed_pre_resize, type(model_embed))
-            old_embeddings_mean = np.mean(model_embed.weight.data[:-10, :], axis=0)
-            new_embeddings_mean = np.mean(model_embed.weight.data[-10:, :], axis=0)
-            np.testing.assert_allclose(old_embeddings_mean, new_embeddings_mean, atol=1e-3, rtol=1e-1)
+            cloned_embeddings, model_embed = self._check_growing_by_ten(model, type_model_embed_pre_resize)
             model(**self._prepare_for_class(inputs_dict, model_class))
 
             # a smaller vocabulary: the matrix shrinks; ids are clamped to it
@@ -594,17 +584,21 @@ class ModelTesterMixin:
             config = copy.deepcopy(original_config)
             config.vocab_size = 4
             config.pad_token_id = 3
-            model = model_class(config)
-            model_vocab_size = config.get_text_config().vocab_size
-            model_embed = model.resize_token_embeddings(model_vocab_size)
-            cloned_embeddings = model_embed.weight.data.copy()
-            model_embed = model.resize_token_embeddings(model_vocab_size + 10)
-            self.assertEqual(model.config.get_text_config().vocab_size, model_vocab_size + 10)
-            self.assertEqual(model_embed.weight.shape[0], cloned_embeddings.shape[0] + 10)
-            self.assertEqual(type_model_embed_pre_resize, type(model_embed))
-            old_embeddings_mean = np.mean(model_embed.weight.data[:-10, :], axis=0)
-            new_embeddings_mean = np.mean(model_embed.weight.data[-10:, :], axis=0)
-            np.testing.assert_allclose(old_embeddings_mean, new_embeddings_mean, atol=1e-3, rtol=1e-1)
+            self._check_growing_by_ten(model_class(config), type_model_embed_pre_resize)
+
+    def _check_growing_by_ten(self, model, embedding_type) -> tuple:
+        """Resize to the same size (a copy of the rows), then by 10 more: the matrix and config.vocab_size
+        grow, the type stays, and the new rows average like the old ones. -> (the copy, the new Embedding)."""
+        model_vocab_size = model.config.get_text_config().vocab_size
+        cloned_embeddings = model.resize_token_embeddings(model_vocab_size).weight.data.copy()
+        model_embed = model.resize_token_embeddings(model_vocab_size + 10)
+        self.assertEqual(model.config.get_text_config().vocab_size, model_vocab_size + 10)
+        self.assertEqual(model_embed.weight.shape[0], cloned_embeddings.shape[0] + 10)
+        self.assertEqual(embedding_type, type(model_embed))
+        old_embeddings_mean = np.mean(model_embed.weight.data[:-10, :], axis=0)
+        new_embeddings_mean = np.mean(model_embed.weight.data[-10:, :], axis=0)
+        np.testing.assert_allclose(old_embeddings_mean, new_embeddings_mean, atol=1e-3, rtol=1e-1)
+        return cloned_embeddings, model_embed
 
     def test_resize_embeddings_untied(self):
         original_config, inputs_dict = self.model_tester.prepare_config_and_inputs_for_common()

@@ -5,7 +5,8 @@ the test replaces "transformers" by "minconvbert" and the checkpoint name by a s
 (a random tiny ConvBERT with the real BERT-uncased vocabulary, so that "paris" is one token, as in
 YituTech/conv-bert-base), then runs it. With torch installed the examples run as written (torch
 tensors in and out, torch.no_grad(), torch.sigmoid on our logits, ...); the "np" variants are the
-same examples with return_tensors="np" and NumPy in place of torch, for a machine without torch.
+same examples with return_tensors="np" and NumPy in place of torch (TO_NUMPY lists every edit), for a
+machine without torch.
 
 transformers 5 writes the masked-LM example with RoBERTa's "<mask>": ConvBERT's tokenizer splits it,
 and transformers itself then fails at torch.where (the two encodings differ in length); the example
@@ -189,121 +190,32 @@ EXAMPLES = {
     """,
 }
 
-# The same examples without torch: return_tensors="np", NumPy functions and arrays for torch's.
-NUMPY_EXAMPLES = {
-    "model": """
-        from transformers import AutoTokenizer, ConvBertModel
+# The same examples without torch: NumPy in place of torch, edit by edit (in this order).
+TO_NUMPY = [
+    ('return_tensors="pt"', 'return_tensors="np"'),
+    ("import torch", "import numpy as np\nfrom transformers import no_grad"),
+    ("torch.no_grad()", "no_grad()"),
+    (".nonzero(as_tuple=True)", ".nonzero()"),
+    ("torch.where(", "np.where("),
+    ("torch.tensor(0).unsqueeze(0)", "np.array([0])"),
+    ("torch.tensor(", "np.array("),
+    ("v.unsqueeze(0)", "v[None]"),
+    ("torch.arange(0, logits.shape[-1])[torch.sigmoid(logits).squeeze(dim=0) > 0.5]",
+     "np.arange(0, logits.shape[-1])[logits.sigmoid().squeeze(dim=0) > 0.5]"),
+    ("torch.sum(\n    torch.nn.functional.one_hot(predicted_class_ids[None, :].clone(), num_classes=num_labels), dim=1\n"
+     ").to(torch.float)", "np.eye(num_labels)[predicted_class_ids].sum(axis=0, keepdims=True).astype(np.float32)"),
+]
 
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertModel.from_pretrained("YituTech/conv-bert-base")
-        inputs = tokenizer("Hello, my dog is cute", return_tensors="np")
-        outputs = model(**inputs)
-        last_hidden_states = outputs.last_hidden_state
-    """,
-    "masked_lm": """
-        from transformers import AutoTokenizer, ConvBertForMaskedLM, no_grad
-        import numpy as np
 
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForMaskedLM.from_pretrained("YituTech/conv-bert-base")
-        inputs = tokenizer("The capital of France is [MASK].", return_tensors="np")
-        with no_grad():
-            logits = model(**inputs).logits
-        mask_token_index = (inputs.input_ids == tokenizer.mask_token_id)[0].nonzero()[0]
-        predicted_token_id = logits[0, mask_token_index].argmax(axis=-1)
-        tokenizer.decode(predicted_token_id)
-        labels = tokenizer("The capital of France is Paris.", return_tensors="np")["input_ids"]
-        labels = np.where(inputs.input_ids == tokenizer.mask_token_id, labels, -100)
-        outputs = model(**inputs, labels=labels)
-        round(outputs.loss.item(), 2)
-    """,
-    "sequence_classification": """
-        import numpy as np
-        from transformers import AutoTokenizer, ConvBertForSequenceClassification, no_grad
+def _numpy_version(example: str) -> str:
+    example = textwrap.dedent(example)
+    for old, new in TO_NUMPY:
+        example = example.replace(old, new)
+    assert "torch" not in example, example
+    return example
 
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForSequenceClassification.from_pretrained("YituTech/conv-bert-base")
-        inputs = tokenizer("Hello, my dog is cute", return_tensors="np")
-        with no_grad():
-            logits = model(**inputs).logits
-        predicted_class_id = logits.argmax().item()
-        model.config.id2label[predicted_class_id]
-        num_labels = len(model.config.id2label)
-        model = ConvBertForSequenceClassification.from_pretrained("YituTech/conv-bert-base", num_labels=num_labels)
-        labels = np.array([1])
-        loss = model(**inputs, labels=labels).loss
-        round(loss.item(), 2)
-    """,
-    "multi_label_classification": """
-        import numpy as np
-        from transformers import AutoTokenizer, ConvBertForSequenceClassification, no_grad
 
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForSequenceClassification.from_pretrained("YituTech/conv-bert-base", problem_type="multi_label_classification")
-        inputs = tokenizer("Hello, my dog is cute", return_tensors="np")
-        with no_grad():
-            logits = model(**inputs).logits
-        predicted_class_ids = np.arange(0, logits.shape[-1])[logits.sigmoid().squeeze(axis=0) > 0.5]
-        num_labels = len(model.config.id2label)
-        model = ConvBertForSequenceClassification.from_pretrained(
-            "YituTech/conv-bert-base", num_labels=num_labels, problem_type="multi_label_classification"
-        )
-        labels = np.eye(num_labels)[predicted_class_ids].sum(axis=0, keepdims=True).astype(np.float32)
-        loss = model(**inputs, labels=labels).loss
-    """,
-    "multiple_choice": """
-        from transformers import AutoTokenizer, ConvBertForMultipleChoice
-        import numpy as np
-
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForMultipleChoice.from_pretrained("YituTech/conv-bert-base")
-        prompt = "In Italy, pizza served in formal settings, such as at a restaurant, is presented unsliced."
-        choice0 = "It is eaten with a fork and a knife."
-        choice1 = "It is eaten while held in the hand."
-        labels = np.array([0])
-        encoding = tokenizer([prompt, prompt], [choice0, choice1], return_tensors="np", padding=True)
-        outputs = model(**{k: v[None] for k, v in encoding.items()}, labels=labels)
-        loss = outputs.loss
-        logits = outputs.logits
-    """,
-    "token_classification": """
-        from transformers import AutoTokenizer, ConvBertForTokenClassification, no_grad
-
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForTokenClassification.from_pretrained("YituTech/conv-bert-base")
-        inputs = tokenizer(
-            "HuggingFace is a company based in Paris and New York", add_special_tokens=False, return_tensors="np"
-        )
-        with no_grad():
-            logits = model(**inputs).logits
-        predicted_token_class_ids = logits.argmax(-1)
-        predicted_tokens_classes = [model.config.id2label[t.item()] for t in predicted_token_class_ids[0]]
-        labels = predicted_token_class_ids
-        loss = model(**inputs, labels=labels).loss
-        round(loss.item(), 2)
-    """,
-    "question_answering": """
-        from transformers import AutoTokenizer, ConvBertForQuestionAnswering, no_grad
-        import numpy as np
-
-        tokenizer = AutoTokenizer.from_pretrained("YituTech/conv-bert-base")
-        model = ConvBertForQuestionAnswering.from_pretrained("YituTech/conv-bert-base")
-        question, text = "Who was Jim Henson?", "Jim Henson was a nice puppet"
-        inputs = tokenizer(question, text, return_tensors="np")
-        with no_grad():
-            outputs = model(**inputs)
-        answer_start_index = outputs.start_logits.argmax()
-        answer_end_index = outputs.end_logits.argmax()
-        predict_answer_tokens = inputs.input_ids[0, answer_start_index : answer_end_index + 1]
-        tokenizer.decode(predict_answer_tokens, skip_special_tokens=True)
-        target_start_index = np.array([14])
-        target_end_index = np.array([15])
-        outputs = model(**inputs, start_positions=target_start_index, end_positions=target_end_index)
-        loss = outputs.loss
-        round(loss.item(), 2)
-    """,
-    "fill_mask_pipeline": EXAMPLES["fill_mask_pipeline"],
-}
+NUMPY_EXAMPLES = {name: _numpy_version(example) for name, example in EXAMPLES.items()}
 
 
 def _tokenizer_returns_torch() -> bool:

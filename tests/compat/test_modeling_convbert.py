@@ -6,6 +6,7 @@ NumPy arrays (upstream draws them from an unseeded generator). Dropped, each wit
 the mixin's tests in modeling_common.DROPPED, this file's in DROPPED_HERE.
 """
 
+import inspect
 import unittest
 
 import numpy as np
@@ -21,8 +22,12 @@ from minconvbert import (
     ConvBertModel,
     no_grad,
 )
+from minconvbert.models.convbert import checkpoint
 from tests.compat.config_tester import ConfigTester
 from tests.compat.modeling_common import ModelTesterMixin, ids_tensor, random_attention_mask
+
+# save_pretrained(safe_serialization=...) is another branch's (the savers'); until it lands, that test fails.
+_SAVES_BIN_LATER = "safe_serialization" not in inspect.signature(checkpoint.save_pretrained).parameters
 
 # This file's tests upstream (at commit 8b95e3fb), besides the mixin's.
 UPSTREAM_HERE = (
@@ -225,7 +230,7 @@ class ConvBertModelTest(ModelTesterMixin, unittest.TestCase):
         config.head_ratio = 4
         self.model_tester.create_and_check_for_masked_lm(config, *inputs_dict)
 
-    @pytest.mark.xfail(raises=TypeError, strict=True,
+    @pytest.mark.xfail(_SAVES_BIN_LATER, raises=TypeError, strict=True,
                        reason="save_pretrained(safe_serialization=...) lands with the branch that owns the savers")
     def test_can_use_safetensors(self):
         super().test_can_use_safetensors()
