@@ -79,10 +79,11 @@ def test_subpackages_load_on_first_use_and_keep_the_import_light():
 
 
 def test_from_import_of_transformers_names():
-    from minconvbert import get_cosine_schedule_with_warmup, pipeline  # noqa: F401
+    from minconvbert import get_cosine_schedule_with_warmup, pipeline
 
-    assert np.isclose(mc.optim.get_cosine_schedule_with_warmup(
-        mc.optim.SGD([mc.nn.Parameter(np.zeros(1))], lr=1.0), 0, 10).get_last_lr()[0], 1.0)
+    assert pipeline is mc.pipelines.pipeline
+    schedule = get_cosine_schedule_with_warmup(mc.optim.SGD([mc.nn.Parameter(np.zeros(1))], lr=1.0), 2, 10)
+    assert schedule.get_last_lr() == [0.0] and isinstance(schedule, mc.optim.CosineSchedule)
 
 
 def test_the_example_of_coming_from_transformers_runs():

@@ -22,7 +22,7 @@ import json
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import dataclass, fields
 
 from minconvbert.io.atomic import atomic_write
 
