@@ -66,7 +66,8 @@ class QuestionAnsweringPipeline(Pipeline):
             if not isinstance(item[key], str) or not item[key]:
                 raise ValueError(f"question-answering: {key} must be a non-empty text, got {item[key]!r}")
         if top_k < 1 or max_answer_len < 1:
-            raise ValueError(f"question-answering: top_k and max_answer_len must be >= 1, got {top_k}, {max_answer_len}")
+            raise ValueError(f"question-answering: top_k and max_answer_len must be >= 1, got {top_k} and "
+                             f"{max_answer_len}")
         tokenizer, context = self.tokenizer, item["context"]
         max_seq_len = min(tokenizer.model_max_length, 384) if max_seq_len is None else max_seq_len
         doc_stride = min(max_seq_len // 2, 128) if doc_stride is None else doc_stride

@@ -200,4 +200,5 @@ class BehaviourTests(MixinBase):
             model = model_class(config)
             model.eval()
             hidden_states_with_chunk = model(**self._prepare_for_class(inputs_dict, model_class))[0]
-            self.assertTrue(np.allclose(as_array(hidden_states_no_chunk), as_array(hidden_states_with_chunk), atol=1e-3))
+            self.assertTrue(np.allclose(as_array(hidden_states_no_chunk), as_array(hidden_states_with_chunk),
+                                        atol=1e-3))

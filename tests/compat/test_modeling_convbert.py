@@ -55,7 +55,8 @@ class ConvBertModelTester:
         self.batch_size, self.seq_length, self.is_training = batch_size, seq_length, is_training
         self.use_input_mask, self.use_token_type_ids, self.use_labels = use_input_mask, use_token_type_ids, use_labels
         self.vocab_size, self.hidden_size, self.num_hidden_layers = vocab_size, hidden_size, num_hidden_layers
-        self.num_attention_heads, self.intermediate_size, self.hidden_act = num_attention_heads, intermediate_size, hidden_act
+        self.num_attention_heads, self.intermediate_size = num_attention_heads, intermediate_size
+        self.hidden_act = hidden_act
         self.hidden_dropout_prob, self.attention_probs_dropout_prob = hidden_dropout_prob, attention_probs_dropout_prob
         self.max_position_embeddings, self.type_vocab_size = max_position_embeddings, type_vocab_size
         self.type_sequence_label_size, self.initializer_range = type_sequence_label_size, initializer_range

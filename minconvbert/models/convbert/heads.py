@@ -240,7 +240,8 @@ class ConvBertForMultipleChoice(ConvBertTaskModel):
         shape = source.shape
         depth = 3 if input_ids is not None else 4
         if len(shape) != depth:
-            raise ValueError(f"ConvBertForMultipleChoice: expected {depth} dimensions (B, num_choices, T...), got {shape}")
+            raise ValueError(f"ConvBertForMultipleChoice: expected {depth} dimensions (B, num_choices, T...), "
+                             f"got {shape}")
         num_choices = shape[1]
 
         def flat(name, value):  # (B, choices, T) -> (B * choices, T)

@@ -158,11 +158,11 @@ class ConvBertPreTrainedModel(nn.Module):
             return old
         n = old.num_embeddings if new_num_tokens is None else new_num_tokens
         if pad_to_multiple_of is not None:
-            if not isinstance(pad_to_multiple_of, int) or isinstance(pad_to_multiple_of, bool) or pad_to_multiple_of < 1:
+            if not _positive_int(pad_to_multiple_of):
                 raise ValueError(f"resize_token_embeddings: pad_to_multiple_of must be a positive integer, got "
                                  f"{pad_to_multiple_of!r}")
             n = -(-n // pad_to_multiple_of) * pad_to_multiple_of
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        if not _positive_int(n):
             raise ValueError(f"resize_token_embeddings: new_num_tokens must be a positive integer, got {n!r}")
         pad = old.padding_idx if old.padding_idx is not None and old.padding_idx < n else None
         with init.deferred():
@@ -202,6 +202,10 @@ class ConvBertPreTrainedModel(nn.Module):
     def _output(self, output, return_dict):
         """The output record, or its tuple when return_dict (default: config.return_dict) is False."""
         return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 class ConvBertModel(ConvBertPreTrainedModel):
