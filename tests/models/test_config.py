@@ -177,6 +177,15 @@ def test_oversized_config_json_is_refused_before_reading(tmp_path, monkeypatch):
         ConvBertConfig.from_pretrained(tmp_path)
 
 
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="no named pipes on this platform")
+def test_a_fifo_in_place_of_config_json_is_refused_instead_of_blocking(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "config.json")
+    with pytest.raises(ValueError, match="is not a regular file"):
+        ConvBertConfig.from_pretrained(tmp_path)
+
+
 def test_parameter_count_from_the_sizes_is_exact():
     from minconvbert.models.convbert.checks import encoder_parameter_count
 

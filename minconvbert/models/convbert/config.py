@@ -21,6 +21,7 @@ import copy
 import json
 import math
 import os
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
@@ -313,10 +314,14 @@ def _labels(num_labels, id2label, label2id):
 
 
 def read_json(path, label: str, missing: str = "no such file:") -> dict:
-    """The JSON object in the file `path`, refusing files over MAX_CONFIG_BYTES before reading them."""
+    """The JSON object in the file `path`, refusing files over MAX_CONFIG_BYTES (and anything but a regular
+    file) before reading them."""
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise ValueError(f"{label}: {path} is not a regular file")
+        size = info.st_size
         if size > MAX_CONFIG_BYTES:
             raise ValueError(f"{label}: {path} is {size:,} bytes; a config.json is at most {MAX_CONFIG_BYTES:,}")
         with open(path, encoding="utf-8") as f:
