@@ -129,6 +129,12 @@ def test_what_cannot_be_read_safely_is_refused_by_the_config(kwargs, error, mess
         ConvBertConfig(**kwargs)
 
 
+def test_a_config_dict_with_its_model_type_constructs():
+    assert ConvBertConfig(**ConvBertConfig(hidden_size=64).to_dict()) == ConvBertConfig(hidden_size=64)
+    with pytest.raises(ValueError, match="model_type 'bert', expected 'convbert'"):
+        ConvBertConfig(model_type="bert")
+
+
 def test_assignments_are_type_checked_and_sizes_can_be_set_freely():
     config = ConvBertConfig()
     with pytest.raises(TypeError, match="pad_token_id"):

@@ -94,6 +94,9 @@ class ConvBertConfig:
     mask_conv_padding: bool = False
 
     def __init__(self, num_labels=None, id2label=None, label2id=None, **kwargs):
+        model_type = kwargs.pop("model_type", self.model_type)  # a config.json's dict may carry it
+        if model_type != self.model_type:
+            raise ValueError(f"ConvBertConfig: config has model_type {model_type!r}, expected 'convbert'")
         for field in fields(self):
             setattr(self, field.name, kwargs.pop(field.name, field.default))
         for key, value in kwargs.items():  # unknown keys: kept as they are, and written back
@@ -176,9 +179,6 @@ class ConvBertConfig:
         if not isinstance(data, Mapping):
             raise TypeError(f"ConvBertConfig.from_dict: expected a dict, got {type(data).__name__}")
         data = dict(data)
-        model_type = data.pop("model_type", cls.model_type)
-        if model_type != cls.model_type:
-            raise ValueError(f"ConvBertConfig: config has model_type {model_type!r}, expected 'convbert'")
         if not all(isinstance(k, str) for k in data):
             raise TypeError("ConvBertConfig: every key of a config must be a string")
         return cls(**data)
