@@ -45,7 +45,7 @@ def matmul_gflops(repeats: int = 20) -> float:
 def forward_flops(config, batch: int, seq: int) -> float:
     """Multiply-adds x 2 of one ConvBertModel forward: the dense layers and the attention products."""
     C, I, E, L = config.hidden_size, config.intermediate_size, config.embedding_size, config.num_hidden_layers
-    H, D, K, G = config.attention_heads, config.attention_head_size, config.conv_kernel_size, config.num_groups
+    H, D, K, G = config.heads_per_kind, config.attention_head_size, config.conv_kernel_size, config.num_groups
     tokens = batch * seq
     per_token = (3 * C * H * D  # query, key, value
                  + C * K + C * H * D  # separable key convolution (depthwise + pointwise)

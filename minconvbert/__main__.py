@@ -73,7 +73,8 @@ def _inspect(args) -> int:
     config = info["config"]
     print(f"{args.checkpoint}: {info['weights_file']}, {len(info['tensors'])} tensors, {info['total']:,} values")
     print(f"  hidden {config.hidden_size}, layers {config.num_hidden_layers}, heads {config.num_attention_heads} "
-          f"(-> {config.attention_heads} attention + {config.conv_heads} convolution), kernel {config.conv_kernel_size}, "
+          f"(-> {config.heads_per_kind} attention + {config.heads_per_kind} convolution), "
+          f"kernel {config.conv_kernel_size}, "
           f"embedding {config.embedding_size}, vocab {config.vocab_size}, groups {config.num_groups}")
     print("parameters by module:")
     for module, count in info["by_module"].items():

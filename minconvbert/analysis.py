@@ -211,7 +211,7 @@ def head_ablation(model, batch: dict, loss_fn=None) -> HeadAblation:
             raise ValueError(f"batch: must not contain {name!r}; head_ablation sets the head masks itself")
     loss_fn = _default_loss if loss_fn is None else loss_fn
     config = model.config
-    L, H = config.num_hidden_layers, config.attention_heads
+    L, H = config.num_hidden_layers, config.heads_per_kind
 
     def loss_with(head_mask, conv_head_mask) -> float:
         output = model(**batch, head_mask=head_mask, conv_head_mask=conv_head_mask)
@@ -255,7 +255,7 @@ def padding_leak(model, input_ids, pad_length: int) -> float:
         raise ValueError(f"input_ids: expected shape (batch, seq) or (seq,) with seq > 0, got {ids.shape}")
     if not isinstance(pad_length, (int, np.integer)) or pad_length < 1:
         raise ValueError(f"pad_length: expected a positive integer, got {pad_length!r}")
-    encoder = model._base_model() if hasattr(model, "_base_model") else model
+    encoder = model.base_model if hasattr(model, "base_model") else model
     B, T = ids.shape
     pad = np.full((B, pad_length), model.config.pad_token_id, dtype=ids.dtype)
     padded = np.concatenate([ids, pad], axis=1)  # (B, T + pad_length)

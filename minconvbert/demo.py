@@ -70,7 +70,7 @@ def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads
     tokenizer = ConvBertTokenizerFast.from_pretrained(model_name)
     config = model.config
     out(f"{model_name}: ConvBertForMaskedLM, {model.num_parameters():,} parameters, {config.num_hidden_layers} "
-        f"layers x ({config.attention_heads} attention + {config.conv_heads} convolution heads), "
+        f"layers x ({config.heads_per_kind} attention + {config.heads_per_kind} convolution heads), "
         f"vocabulary {tokenizer.vocab_size}")
     for sentence in SENTENCES:
         predictions = fill_mask(model, tokenizer, sentence, top_k=5)[0]

@@ -12,6 +12,8 @@ import contextlib
 
 import numpy as np
 
+from minconvbert import interop
+
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
 
 _grad_enabled = True
@@ -66,7 +68,7 @@ class Tensor:
     array([[2., 4.]], dtype=float32)
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
     __array_priority__ = 1000  # so `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
@@ -79,15 +81,17 @@ class Tensor:
         self.grad = None
         self.requires_grad = requires_grad
         self._ctx = None
+        self._retains_grad = False
 
     @classmethod
     def _make(cls, data: np.ndarray, ctx) -> "Tensor":
         """Fast constructor for operation outputs (data is already an array; ctx is a Function or None)."""
         out = object.__new__(Tensor)
-        out.data = data
+        out.data = data if type(data) is np.ndarray else np.asarray(data)  # 0-d arithmetic gives NumPy scalars
         out.grad = None
         out.requires_grad = ctx is not None
         out._ctx = ctx
+        out._retains_grad = False
         return out
 
     # ----- array-like basics -------------------------------------------------------------------
@@ -105,7 +109,14 @@ class Tensor:
 
     @property
     def size(self) -> int:
+        """The number of elements, as NumPy's `size` (torch's `numel()`)."""
         return self.data.size
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -121,13 +132,37 @@ class Tensor:
         return self.data.copy() if copy else self.data
 
     def item(self):
+        """The single value as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item: the tensor has {self.data.size} elements (shape {self.shape}); item() needs one")
         return self.data.item()
 
     def tolist(self):
         return self.data.tolist()
 
     def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self):
+        """The rows along the first axis, each a Tensor (as torch: `for t in logits[0]: t.item()`)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
+
+    def __index__(self) -> int:
+        """A 0-d (or one-element) integer tensor used as an index: `ids[0, start : end + 1]`."""
+        if self.data.size != 1 or self.data.dtype.kind not in "iub":
+            raise TypeError(f"only a one-element integer tensor can be an index, got shape {self.shape} "
+                            f"and dtype {self.dtype}")
+        return int(self.data.reshape(()))
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
 
     def detach(self) -> "Tensor":
         """A new leaf sharing the same values, cut off from the graph."""
@@ -141,15 +176,41 @@ class Tensor:
         self.requires_grad = requires_grad
         return self
 
+    def retain_grad(self) -> None:
+        """Keep this intermediate tensor's gradient in `.grad` during backward() (leaves always keep theirs)."""
+        if not self.requires_grad:
+            raise RuntimeError("retain_grad: this tensor does not require grad (no graph leads to it)")
+        self._retains_grad = True
+
     def astype(self, dtype) -> "Tensor":
         """A copy converted to `dtype` (differentiable between float types)."""
-        return F.astype(self, dtype)
+        return F.astype(self, interop.numpy_dtype(dtype))
+
+    def to(self, *args, dtype=None, device=None) -> "Tensor":
+        """torch's `to`: a dtype converts (as astype); the device "cpu" is accepted and changes nothing."""
+        device, dtype = interop.device_and_dtype(args, device, dtype)
+        return self if dtype is None else self.astype(dtype)
+
+    def cpu(self) -> "Tensor":
+        return self
 
     def float(self) -> "Tensor":
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
         return self.astype(np.float64)
+
+    def half(self) -> "Tensor":
+        return self.astype(np.float16)
+
+    def long(self) -> "Tensor":
+        return self.astype(np.int64)
+
+    def int(self) -> "Tensor":
+        return self.astype(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.astype(np.bool_)
 
     def __repr__(self) -> str:
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
@@ -161,6 +222,11 @@ class Tensor:
 
     def __hash__(self):
         return id(self)
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        """torch functions take Tensors (`torch.sigmoid(out.logits)`): see interop.call_torch."""
+        return interop.call_torch(func, args, kwargs)
 
     # ----- backward ----------------------------------------------------------------------------
     def backward(self, grad=None, retain_graph: bool = False) -> None:
@@ -194,6 +260,8 @@ class Tensor:
             if ctx is None:  # a leaf: accumulate
                 node.grad = g.copy() if node.grad is None else node.grad + g
                 continue
+            if node._retains_grad:  # an intermediate tensor that asked to keep its gradient
+                node.grad = g.copy() if node.grad is None else node.grad + g
             parents = ctx.parents
             if parents is None:
                 raise RuntimeError(
@@ -255,9 +323,15 @@ class Tensor:
         return F.matmul(other, self)
 
     def __getitem__(self, index):
-        return F.getitem(self, index)
+        return F.getitem(self, interop.plain_index(index))
 
     # comparisons give plain boolean tensors (no gradient flows through them)
+    def __eq__(self, other):
+        return Tensor._make(self.data == _data(other), None)
+
+    def __ne__(self, other):
+        return Tensor._make(self.data != _data(other), None)
+
     def __lt__(self, other):
         return Tensor._make(self.data < _data(other), None)
 
@@ -270,7 +344,18 @@ class Tensor:
     def __ge__(self, other):
         return Tensor._make(self.data >= _data(other), None)
 
-    # ----- methods mirroring the functional API --------------------------------------------------
+    def __invert__(self):
+        if self.data.dtype.kind != "b":
+            raise TypeError(f"~ needs a boolean tensor, got dtype {self.dtype}")
+        return Tensor._make(~self.data, None)
+
+    def __and__(self, other):
+        return Tensor._make(self.data & _data(other), None)
+
+    def __or__(self, other):
+        return Tensor._make(self.data | _data(other), None)
+
+    # ----- methods mirroring the functional API (torch's `dim=` is accepted for `axis=`) -----------
     def exp(self):
         return F.exp(self)
 
@@ -289,29 +374,48 @@ class Tensor:
     def relu(self):
         return F.relu(self)
 
-    def sum(self, axis=None, keepdims=False):
-        return F.sum(self, axis=axis, keepdims=keepdims)
+    def sum(self, axis=None, keepdims=False, dim=None):
+        return F.sum(self, axis=_axis(axis, dim), keepdims=keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return F.mean(self, axis=axis, keepdims=keepdims)
+    def mean(self, axis=None, keepdims=False, dim=None):
+        return F.mean(self, axis=_axis(axis, dim), keepdims=keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return F.max(self, axis=axis, keepdims=keepdims)
+    def max(self, axis=None, keepdims=False, dim=None):
+        return F.max(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
         return F.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
-    def softmax(self, axis=-1):
-        return F.softmax(self, axis=axis)
+    def argmax(self, axis=None, keepdims=False, dim=None):
+        """Index of the largest value (of the flattened tensor when no axis is given), as an int64 tensor."""
+        return _arg_reduce(np.argmax, self, _axis(axis, dim), keepdims)
 
-    def log_softmax(self, axis=-1):
-        return F.log_softmax(self, axis=axis)
+    def argmin(self, axis=None, keepdims=False, dim=None):
+        """Index of the smallest value (of the flattened tensor when no axis is given), as an int64 tensor."""
+        return _arg_reduce(np.argmin, self, _axis(axis, dim), keepdims)
+
+    def nonzero(self, as_tuple: bool = False):
+        """Indices of the non-zero elements: an (N, ndim) int64 tensor, or (torch's as_tuple=True) one (N,)
+        tensor per axis, as NumPy's nonzero."""
+        where = np.nonzero(self.data)
+        if as_tuple:
+            return tuple(Tensor._make(i.astype(np.int64), None) for i in where)
+        return Tensor._make(np.stack(where, axis=-1).astype(np.int64), None)
+
+    def softmax(self, axis=-1, dim=None):
+        return F.softmax(self, axis=_axis(axis, dim))
+
+    def log_softmax(self, axis=-1, dim=None):
+        return F.log_softmax(self, axis=_axis(axis, dim))
 
     def reshape(self, *shape):
         return F.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
     def view(self, *shape):
         return self.reshape(*shape)
+
+    def flatten(self):
+        return F.reshape(self, (-1,))
 
     def permute(self, *axes):
         return F.permute(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
@@ -330,17 +434,33 @@ class Tensor:
     def expand(self, *shape):
         return F.expand(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
-    def squeeze(self, axis=None):
-        return F.squeeze(self, axis)
+    def squeeze(self, axis=None, dim=None):
+        return F.squeeze(self, _axis(axis, dim))
 
-    def unsqueeze(self, axis):
-        return F.unsqueeze(self, axis)
+    def unsqueeze(self, axis=None, dim=None):
+        return F.unsqueeze(self, _axis(axis, dim))
 
-    def split(self, split_size, axis=0):
-        return F.split(self, split_size, axis=axis)
+    def split(self, split_size, axis=0, dim=None):
+        return F.split(self, split_size, axis=_axis(axis, dim))
 
     def masked_fill(self, mask, value):
         return F.masked_fill(self, mask, value)
+
+
+def _axis(axis, dim):
+    """torch names the axis `dim`; either spelling is accepted, not both."""
+    if dim is None:
+        return axis
+    if axis is not None and axis != -1:
+        raise TypeError(f"pass the axis once: got axis={axis} and dim={dim}")
+    return dim
+
+
+def _arg_reduce(fn, x, axis, keepdims):
+    if x.data.size == 0 and axis is None:
+        raise ValueError(f"{fn.__name__}: the tensor is empty (shape {x.shape})")
+    index = fn(x.data, axis=axis, keepdims=keepdims)
+    return Tensor._make(np.asarray(index, dtype=np.int64), None)
 
 
 def _data(x):

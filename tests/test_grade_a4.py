@@ -112,13 +112,13 @@ def test_the_expected_values_are_the_analysis_module_on_the_nano_model():
     attentions, kernels = ctx.outputs("a")
     config = ctx.model.config
     assert len(attentions) == config.num_hidden_layers
-    assert kernels[0].shape == (len(lengths), config.conv_heads, batch["input_ids"].shape[1], config.conv_kernel_size)
+    assert kernels[0].shape == (len(lengths), config.heads_per_kind, batch["input_ids"].shape[1], config.conv_kernel_size)
     # the even-head helpers against closed forms: (T^2 - 1) / 3T without padding, 20/9 for K = 9
     assert spec.expected_even_attention_distance(np.ones((2, 7))) == pytest.approx((49 - 1) / 21)
     assert spec.expected_even_kernel_distance(9) == pytest.approx(20 / 9)
     # the ablation is analysis.head_ablation's, and ctx hands out copies the student cannot spoil
     ablation = ctx.ablation("a")
-    assert ablation.conv.shape == (config.num_hidden_layers, config.attention_heads)
+    assert ablation.conv.shape == (config.num_hidden_layers, config.heads_per_kind)
     batch["input_ids"][:] = 0
     assert (ctx.batch("a")["input_ids"] != 0).any()
     assert ctx.student_model() is not ctx.model

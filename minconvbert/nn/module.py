@@ -8,13 +8,20 @@ same order PyTorch would. A Parameter shared by two modules (tied weights) is li
 from __future__ import annotations
 
 import warnings
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from minconvbert import interop
 from minconvbert.tensor import Tensor
 
-__all__ = ["Parameter", "Module", "ModuleList"]
+__all__ = ["Parameter", "Module", "ModuleList", "IncompatibleKeys", "StateDictShapeError"]
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])  # as torch's
+
+
+class StateDictShapeError(RuntimeError, ValueError):
+    """A state dict's array does not have its parameter's shape (a RuntimeError, as in torch)."""
 
 
 class Parameter(Tensor):
@@ -109,35 +116,53 @@ class Module:
     def parameters(self):
         return (p for _, p in self.named_parameters())
 
-    def num_parameters(self) -> int:
-        """Number of distinct learnable values (tied weights counted once)."""
-        return int(sum(p.size for p in self.parameters()))
+    def num_parameters(self, only_trainable: bool = False, exclude_embeddings: bool = False) -> int:
+        """Number of distinct learnable values (tied weights counted once); only_trainable counts the
+        parameters that require grad, exclude_embeddings leaves out every Embedding's weight."""
+        from minconvbert.nn.layers import Embedding
+
+        skip = {id(m.weight) for m in self.modules() if isinstance(m, Embedding)} if exclude_embeddings else set()
+        return int(sum(p.size for p in self.parameters()
+                       if id(p) not in skip and (p.requires_grad or not only_trainable)))
+
+    def named_buffers(self, prefix: str = ""):
+        """(name, array) of the non-parameter state: none in minconvbert (position ids are computed)."""
+        return iter(())
+
+    def buffers(self):
+        return iter(())
 
     # ----- state -----------------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, np.ndarray]":
         """Every parameter's values by dotted name (tied weights under each of their names), as arrays."""
         return OrderedDict((name, p.data) for name, p in self.named_parameters(remove_duplicate=False))
 
-    def load_state_dict(self, state_dict, strict: bool = True):
+    def mismatched_shapes(self, state_dict) -> list:
+        """[(name, given shape, parameter shape)] for every name of `state_dict` whose array does not fit."""
+        own = dict(self.named_parameters(remove_duplicate=False))
+        out = []
+        for name, value in state_dict.items():
+            if name in own:
+                shape = tuple(np.shape(value.data if isinstance(value, Tensor) else value))
+                if shape != own[name].shape:
+                    out.append((name, shape, own[name].shape))
+        return out
+
+    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
         """Copy arrays (or Tensors) into the parameters of the same names, checking every shape.
 
         Returns (missing_keys, unexpected_keys). With strict=True any missing or unexpected key
-        raises KeyError listing them; otherwise they are reported with a warning. Values are cast
-        to each parameter's dtype.
+        raises KeyError listing them; otherwise they are reported with a warning. A shape mismatch
+        raises StateDictShapeError. Values are cast to each parameter's dtype.
         """
         own = dict(self.named_parameters(remove_duplicate=False))
         provided = {id(own[k]) for k in state_dict if k in own}  # a tied weight needs only one of its names
         missing = [k for k, p in own.items() if id(p) not in provided]
         unexpected = [k for k in state_dict if k not in own]
-        mismatched = []
-        for name, value in state_dict.items():
-            if name not in own:
-                continue
-            array = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if array.shape != own[name].shape:
-                mismatched.append(f"{name}: checkpoint {array.shape} vs model {own[name].shape}")
+        mismatched = self.mismatched_shapes(state_dict)
         if mismatched:
-            raise ValueError("load_state_dict: shape mismatch for " + "; ".join(mismatched))
+            raise StateDictShapeError("load_state_dict: shape mismatch for " + "; ".join(
+                f"{name}: checkpoint {given} vs model {shape}" for name, given, shape in mismatched))
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}; unexpected keys {unexpected}")
         if missing or unexpected:
@@ -148,7 +173,7 @@ class Module:
                 array = np.asarray(value.data if isinstance(value, Tensor) else value)
                 param.data = np.array(array, dtype=param.data.dtype)  # a private copy
                 param.grad = None
-        return missing, unexpected
+        return IncompatibleKeys(missing, unexpected)
 
     # ----- modes and bookkeeping -------------------------------------------------------------
     def train(self, mode: bool = True) -> "Module":
@@ -170,14 +195,20 @@ class Module:
             p.requires_grad = requires_grad
         return self
 
-    def to(self, dtype) -> "Module":
-        """Convert every parameter to `dtype` (e.g. np.float64, as PyTorch's .double()); returns self."""
-        dtype = np.dtype(dtype)
+    def to(self, *args, dtype=None, device=None) -> "Module":
+        """Convert every parameter to a float dtype (np.float64, "float64" or torch.float64, as PyTorch's
+        .double()); the device "cpu" is accepted (minconvbert computes on the CPU). Returns self."""
+        _, dtype = interop.device_and_dtype(args, device, dtype)
+        if dtype is None:
+            return self
         if dtype.kind != "f":
             raise TypeError(f"to: parameters must stay floating point, got {dtype}")
         for p in self.parameters():
             p.data = p.data.astype(dtype)
             p.grad = None
+        return self
+
+    def cpu(self) -> "Module":
         return self
 
     def extra_repr(self) -> str:

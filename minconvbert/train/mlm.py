@@ -13,33 +13,25 @@ import numpy as np
 from minconvbert import functional as F
 from minconvbert.tensor import no_grad
 
-__all__ = ["masked_logits", "masked_lm_loss", "evaluate_mlm", "unigram_baseline"]
+__all__ = ["masked_lm_loss", "evaluate_mlm", "unigram_baseline"]
 
 
-def masked_logits(model, batch: dict):
-    """The logits of a ConvBertForMaskedLM at the masked positions only: -> ((M, vocab) Tensor, (M,) labels).
-
-    The encoder runs on the whole batch; the prediction head runs on the M positions whose label is
-    not -100 (in row order), which gives the same rows as model(**batch).logits[labels != -100] for
-    ~15% of the head's work.
-    """
-    labels = np.asarray(batch["labels"])
-    rows, cols = np.nonzero(labels != -100)
-    encoded = model.convbert(input_ids=batch["input_ids"], attention_mask=batch.get("attention_mask"),
-                             token_type_ids=batch.get("token_type_ids"))
-    picked = encoded.last_hidden_state[rows, cols]  # (M, C)
-    return model.generator_lm_head(model.generator_predictions(picked)), labels[rows, cols]
+def _masked_logits(model, batch: dict):
+    """A ConvBertForMaskedLM's logits at the masked positions of `batch`: ((M, vocab) Tensor, (M,) labels)."""
+    return model.masked_logits(input_ids=batch["input_ids"], labels=batch["labels"],
+                               attention_mask=batch.get("attention_mask"), token_type_ids=batch.get("token_type_ids"))
 
 
 def masked_lm_loss(model, batch: dict, return_logits: bool = False):
     """The masked-LM loss of a ConvBertForMaskedLM computed at the masked positions only.
 
     The same value as model(**batch).loss, but the prediction head and the (vocabulary-wide)
-    softmax run on the ~15% of positions that are scored instead of all of them: the head is most
-    of the training step's work otherwise. Returns (loss, number of real tokens), and the
-    (M, vocab) logits of the masked positions with return_logits=True.
+    softmax run on the ~15% of positions that are scored instead of all of them
+    (ConvBertForMaskedLM.masked_logits): the head is most of the training step's work otherwise.
+    Returns (loss, number of real tokens), and the (M, vocab) logits of the masked positions with
+    return_logits=True.
     """
-    logits, targets = masked_logits(model, batch)  # (M, vocab), (M,)
+    logits, targets = _masked_logits(model, batch)  # (M, vocab), (M,)
     loss = F.cross_entropy(logits, targets)
     tokens = int(np.asarray(batch.get("attention_mask", batch["labels"])).astype(bool).sum())
     return (loss, tokens, logits) if return_logits else (loss, tokens)
@@ -51,7 +43,7 @@ def evaluate_mlm(model, batches, steps) -> dict:
     model.eval()
     with no_grad():
         for step in steps:
-            logits, labels = masked_logits(model, batches(step))
+            logits, labels = _masked_logits(model, batches(step))
             logits = logits.data.astype(np.float64)  # (M, V)
             shifted = logits - logits.max(axis=1, keepdims=True)
             log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

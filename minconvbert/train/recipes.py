@@ -91,7 +91,7 @@ def train_mlm(out_dir, steps=6000, batch_size=32, block_size=128, vocab_size=800
     tokenizer, train_blocks, validation_blocks = prepare_corpus(out_dir, vocab_size, block_size, log=log)
     config = nano_config(tokenizer.vocab_size, hidden_size, layers, heads, block_size)
     model = ConvBertForMaskedLM(config, rng=seed)
-    log(f"model: {model.num_parameters():,} parameters, {config.attention_heads} attention + {config.conv_heads} "
+    log(f"model: {model.num_parameters():,} parameters, {config.heads_per_kind} attention + {config.heads_per_kind} "
         f"convolution heads x {config.num_hidden_layers} layers")
     train_batches = _batches(tokenizer, train_blocks, batch_size, seed)
     validation_batches = _batches(tokenizer, validation_blocks, batch_size, seed + 1)

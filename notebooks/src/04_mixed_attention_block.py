@@ -50,8 +50,8 @@ np.set_printoptions(precision=4, suppress=True)
 config = ConvBertConfig(vocab_size=50, hidden_size=64, num_hidden_layers=1, num_attention_heads=4, head_ratio=2,
                         intermediate_size=128, conv_kernel_size=5, hidden_act="gelu", layer_norm_eps=1e-12,
                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
-C, H, D, K = config.hidden_size, config.attention_heads, config.attention_head_size, config.conv_kernel_size
-print(f"hidden C = {C}; H = {H} attention heads + {config.conv_heads} convolution heads; head size D = {D}; "
+C, H, D, K = config.hidden_size, config.heads_per_kind, config.attention_head_size, config.conv_kernel_size
+print(f"hidden C = {C}; H = {H} attention heads + {config.heads_per_kind} convolution heads; head size D = {D}; "
       f"H*D = {H * D}; kernel K = {K}")
 
 # %% [markdown]
@@ -291,7 +291,7 @@ for name, module in block.named_children():
     count = sum(p.size for p in module.parameters())
     if count:
         print(f"{name:22} {count:>9,}")
-Hb, Db, Kb = base.attention_heads, base.attention_head_size, base.conv_kernel_size
+Hb, Db, Kb = base.heads_per_kind, base.attention_head_size, base.conv_kernel_size
 print(f"\n{'T':>6} {'attention heads: 2 T^2 H D':>28} {'convolution heads: T H D K':>28}")
 for T_ in (128, 512, 4096):
     print(f"{T_:>6} {2 * T_ * T_ * Hb * Db:>28,} {T_ * Hb * Db * Kb:>28,}")

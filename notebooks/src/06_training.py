@@ -298,7 +298,7 @@ electra = ElectraPretraining(config, rng=0)
 generator, discriminator = electra.generator, electra.discriminator
 print(f"discriminator: hidden {discriminator.config.hidden_size}, {discriminator.num_parameters():,} parameters")
 print(f"generator:     hidden {generator.config.hidden_size}, {generator.num_parameters():,} parameters "
-      f"({generator.config.attention_heads} attention + {generator.config.conv_heads} convolution heads)")
+      f"({generator.config.heads_per_kind} attention + {generator.config.heads_per_kind} convolution heads)")
 print("embeddings shared:", generator.convbert.embeddings is discriminator.convbert.embeddings)
 print("generator output tied to the word embeddings:",
       generator.generator_lm_head.weight is discriminator.convbert.embeddings.word_embeddings.weight)

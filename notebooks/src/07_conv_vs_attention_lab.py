@@ -61,8 +61,8 @@ def check(condition, claim):
 model = ConvBertForMaskedLM.from_pretrained("minconvbert/nano")  # eval mode: no dropout
 tokenizer = ConvBertTokenizerFast.from_pretrained("minconvbert/nano")
 config = model.config
-L, H, K = config.num_hidden_layers, config.attention_heads, config.conv_kernel_size
-print(f"nano: {model.num_parameters():,} parameters, {L} layers x ({H} attention + {config.conv_heads} convolution "
+L, H, K = config.num_hidden_layers, config.heads_per_kind, config.conv_kernel_size
+print(f"nano: {model.num_parameters():,} parameters, {L} layers x ({H} attention + {config.heads_per_kind} convolution "
       f"heads), kernel K = {K}, trained on blocks of {config.max_position_embeddings} tokens")
 
 lines = stdlib_corpus(include_topics=True)
@@ -529,7 +529,7 @@ for name, overrides in variants.items():
                                             **overrides)
         final = evaluate_mlm(tiny, repeating_batches(99), range(1_000_000, 1_000_005))
         synthetic[name, seed] = (history["loss"], final)
-        print(f"{name:18} seed {seed}: {tiny.config.attention_heads} + {tiny.config.conv_heads} heads, "
+        print(f"{name:18} seed {seed}: {tiny.config.heads_per_kind} + {tiny.config.heads_per_kind} heads, "
               f"held-out loss {final['loss']:.3f}, accuracy {final['accuracy']:.3f} [{seconds:.1f} s]")
 
 # %%

@@ -192,3 +192,39 @@ def test_cache_dir_rule_matches_huggingface_hub(env):
         [sys.executable, "-c", "from huggingface_hub import constants; print(constants.HF_HUB_CACHE)"],
         env={**clean, **env}, capture_output=True, text=True, check=True).stdout.strip()
     assert str(hub.hub_cache_dir({**clean, **env})) == theirs
+
+
+# ----- transformers' loader arguments: subfolder, force_download, local_files_only -----------------
+def test_subfolder_of_a_directory_and_of_a_cached_snapshot(tmp_path):
+    (tmp_path / "ckpt" / "bert").mkdir(parents=True)
+    (tmp_path / "ckpt" / "bert" / "config.json").write_text("{}")
+    assert hub.resolve_checkpoint(tmp_path / "ckpt", subfolder="bert", weights=False) == tmp_path / "ckpt" / "bert"
+    with pytest.raises(hub.CheckpointNotFoundError, match="has no folder 'gpt'"):
+        hub.resolve_checkpoint(tmp_path / "ckpt", subfolder="gpt", weights=False)
+    for bad in ("../elsewhere", "/etc", "a/../../b"):
+        with pytest.raises(ValueError, match="subfolder: expected a relative folder"):
+            hub.resolve_checkpoint(tmp_path / "ckpt", subfolder=bad)
+    repo = tmp_path / "cache" / "models--someone--model"
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "snapshots" / commit / "sub").mkdir(parents=True)
+    (repo / "snapshots" / commit / "sub" / "config.json").write_text("{}")
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text(commit)
+    found = hub.resolve_checkpoint("someone/model", cache_dir=tmp_path / "cache", subfolder="sub", weights=False,
+                                   download=False, environ={})
+    assert found == repo / "snapshots" / commit / "sub"
+
+
+def test_force_download_fetches_again_and_subfolder_narrows_the_patterns(tmp_path, fake_hub_library):
+    def behaviour(repo_id, **kw):
+        (tmp_path / "dl" / "sub").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "dl" / "sub" / "config.json").write_text("{}")
+        return str(tmp_path / "dl")
+
+    fake_hub_library.behaviour = behaviour
+    out = hub.resolve_checkpoint(REPO, cache_dir=tmp_path / "cache", subfolder="sub", weights=False,
+                                 force_download=True, environ={})
+    assert out == tmp_path / "dl" / "sub"
+    (_, kw), = fake_hub_library.calls
+    assert kw["force_download"] is True and "sub/config.json" in kw["allow_patterns"]
+    assert all(p.startswith("sub/") for p in kw["allow_patterns"])

@@ -92,7 +92,7 @@ def test_output_records_have_the_documented_shapes():
     model = ConvBertModel(config).eval()
     out = model(input_ids=np.ones((2, 6), dtype=np.int64), output_attentions=True, output_hidden_states=True,
                 output_conv_kernels=True)
-    H, K = config.attention_heads, config.conv_kernel_size
+    H, K = config.heads_per_kind, config.conv_kernel_size
     assert len(out.hidden_states) == config.num_hidden_layers + 1
     assert out.hidden_states[-1] is out.last_hidden_state
     assert [a.shape for a in out.attentions] == [(2, H, 6, 6)] * config.num_hidden_layers
@@ -207,11 +207,11 @@ def test_head_masks_switch_single_heads_off(kind, module):
     config = small_config(num_attention_heads=8)  # 4 attention heads, 4 conv heads, D = 2
     ids = np.array([[3, 9, 4, 7, 1, 6]])
     model = ConvBertModel(config, rng=2).eval()
-    mask = np.ones((config.num_hidden_layers, config.attention_heads))
+    mask = np.ones((config.num_hidden_layers, config.heads_per_kind))
     mask[1, 2] = 0
     masked = model(input_ids=ids, **{kind: mask}).last_hidden_state.data
     full = model(input_ids=ids).last_hidden_state.data
-    ones = model(input_ids=ids, **{kind: np.ones(config.attention_heads)}).last_hidden_state.data
+    ones = model(input_ids=ids, **{kind: np.ones(config.heads_per_kind)}).last_hidden_state.data
     np.testing.assert_array_equal(ones, full)
     assert np.abs(masked - full).max() > 1e-4
     # switching the head off equals zeroing the weights that produce its values

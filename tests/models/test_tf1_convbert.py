@@ -21,7 +21,7 @@ from minconvbert.models.convbert.tf1_weights import config_from_tf1, load_tf_wei
 from tests.io import tf1_builder as B
 from tests.tf_fixtures import TF1_CASES, reference, unpacked
 
-_SIZES = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "attention_heads", "intermediate_size",
+_SIZES = ("vocab_size", "embedding_size", "hidden_size", "num_hidden_layers", "heads_per_kind", "intermediate_size",
           "conv_kernel_size", "num_groups", "max_position_embeddings", "type_vocab_size")
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minconvbert import ConvBertConfig, ConvBertForMaskedLM, Tensor
+from minconvbert import ConvBertConfig, ConvBertForMaskedLM, Tensor, optim
 from minconvbert.nn import Parameter
 from minconvbert.optim import (
     SGD,
@@ -86,20 +86,43 @@ def test_schedules(schedule, expected):
     np.testing.assert_allclose(factors, expected, atol=1e-12)
 
 
-def test_schedules_match_transformers():
+TRANSFORMERS_SCHEDULES = [  # (transformers' helper name, its arguments after the optimizer)
+    ("get_constant_schedule", ()), ("get_constant_schedule_with_warmup", (3,)),
+    ("get_linear_schedule_with_warmup", (3, 11)), ("get_cosine_schedule_with_warmup", (3, 11)),
+    ("get_cosine_schedule_with_warmup", (3, 11, 1.5)), ("get_polynomial_decay_schedule_with_warmup", (3, 11)),
+    ("get_polynomial_decay_schedule_with_warmup", (2, 9, 0.01, 2.0)),
+]
+
+
+@pytest.mark.parametrize("name,args", TRANSFORMERS_SCHEDULES, ids=[f"{n}{a}" for n, a in TRANSFORMERS_SCHEDULES])
+def test_schedule_helpers_match_transformers(name, args):
+    """transformers' helper of each name and ours give the same learning rate at every step (past the end too)."""
     torch = pytest.importorskip("torch")
     transformers = pytest.importorskip("transformers")
-    for ours_cls, theirs in ((LinearWarmupDecay, transformers.get_linear_schedule_with_warmup),
-                             (CosineSchedule, transformers.get_cosine_schedule_with_warmup)):
-        t_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
-        t_sched = theirs(t_opt, 3, 11)
-        o_opt = SGD([_param([0.0], [0.0])], lr=0.5)
-        o_sched = ours_cls(o_opt, 3, 11)
-        for _ in range(13):
-            assert o_opt.param_groups[0]["lr"] == pytest.approx(t_opt.param_groups[0]["lr"], abs=1e-12)
-            t_opt.step()
-            t_sched.step()
-            o_sched.step()
+    t_opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.5)
+    t_sched = getattr(transformers, name)(t_opt, *args)
+    o_opt = SGD([_param([0.0], [0.0])], lr=0.5)
+    o_sched = getattr(optim, name)(o_opt, *args)
+    for _ in range(14):
+        assert o_opt.param_groups[0]["lr"] == pytest.approx(t_opt.param_groups[0]["lr"], abs=1e-12)
+        assert o_sched.get_last_lr() == pytest.approx(t_sched.get_last_lr(), abs=1e-12)
+        t_opt.step()
+        t_sched.step()
+        o_sched.step()
+
+
+def test_get_scheduler_by_name_and_bad_arguments():
+    opt = SGD([_param([0.0], [0.0])], lr=1.0)
+    get_scheduler = optim.get_scheduler
+    assert isinstance(get_scheduler("linear", opt, num_warmup_steps=2, num_training_steps=4), LinearWarmupDecay)
+    assert isinstance(get_scheduler("cosine", opt, 0, 4, scheduler_specific_kwargs={"num_cycles": 1.0}),
+                      CosineSchedule)
+    with pytest.raises(ValueError, match="unknown schedule 'cyclic'"):
+        get_scheduler("cyclic", opt)
+    with pytest.raises(ValueError, match="needs num_training_steps"):
+        get_scheduler("linear", opt, num_warmup_steps=2)
+    with pytest.raises(ValueError, match="last_epoch=5: to resume a schedule"):
+        optim.get_linear_schedule_with_warmup(opt, 1, 4, last_epoch=5)
 
 
 def _tiny_model():

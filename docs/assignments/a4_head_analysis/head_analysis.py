@@ -107,7 +107,7 @@ def ablation_loss_change(model, batch, kind, layer, head):
     """
     # BEGIN SOLUTION
     config = model.config
-    keep = np.ones((config.num_hidden_layers, config.attention_heads))
+    keep = np.ones((config.num_hidden_layers, config.heads_per_kind))
     off = keep.copy()
     off[layer, head] = 0.0
     masks = {"attention": (off, keep), "conv": (keep, off)}[kind]

@@ -30,7 +30,7 @@ class Case:
         rng = np.random.default_rng(seed)
         for _, p in self.block.named_parameters():
             p.data = rng.normal(0.0, 0.3, p.shape).astype(dtype)
-        self.heads = self.config.attention_heads
+        self.heads = self.config.heads_per_kind
         self.x = rng.standard_normal((batch, seq, self.config.hidden_size)).astype(dtype)  # (B, T, C)
         self.mask = None
         if padded:

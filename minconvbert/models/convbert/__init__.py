@@ -8,6 +8,7 @@ from minconvbert.models.convbert.heads import (
     ConvBertForQuestionAnswering,
     ConvBertForSequenceClassification,
     ConvBertForTokenClassification,
+    ConvBertTaskModel,
 )
 from minconvbert.models.convbert.modeling import ConvBertModel, ConvBertPreTrainedModel
 from minconvbert.models.convbert.tf1_weights import load_tf_weights_in_convbert
@@ -25,6 +26,7 @@ __all__ = [
     "ConvBertConfig",
     "ConvBertPreTrainedModel",
     "ConvBertModel",
+    "ConvBertTaskModel",
     "ConvBertForMaskedLM",
     "ConvBertForSequenceClassification",
     "ConvBertForMultipleChoice",

@@ -13,61 +13,107 @@ from pathlib import Path
 
 import numpy as np
 
+from minconvbert import interop
 from minconvbert.io import atomic, atomic_dir, checkpoint_files, hub, torch_save
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.weights import to_checkpoint_names, to_model_names
 from minconvbert.nn import init
+from minconvbert.nn.module import StateDictShapeError
 
 __all__ = ["load_pretrained", "load_weights_into", "save_pretrained", "resolve"]
+
 
 def resolve(name_or_path, revision=None) -> Path:
     """A local checkpoint directory for a path, an embedded name ("minconvbert/nano") or a hub id."""
     return hub.resolve_checkpoint(name_or_path, revision=revision)
 
 
-def load_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=None, rng=None, revision=None,
-                    **config_overrides):
-    """Build `cls` from a checkpoint. Missing and unexpected names raise (strict) or warn, listing them.
+def load_pretrained(cls, name_or_path, *, config=None, state_dict=None, strict: bool = False, dtype=None,
+                    torch_dtype=None, rng=None, output_loading_info: bool = False,
+                    ignore_mismatched_sizes: bool = False, subfolder: str = "", cache_dir=None,
+                    local_files_only: bool = False, revision=None, force_download: bool = False, **config_overrides):
+    """Build `cls` from a checkpoint (see ConvBertPreTrainedModel.from_pretrained for the arguments).
 
-    The model is built without drawing any weights; only the ones the checkpoint lacks (a new
-    head) are initialised afterwards, from `rng`, so loading a complete checkpoint draws nothing.
+    The model is built without drawing any weights; only the ones the checkpoint lacks (a new head,
+    or, with ignore_mismatched_sizes, the ones whose shapes differ) are initialised afterwards, from
+    `rng`, so loading a complete checkpoint draws nothing.
     """
-    directory = resolve(name_or_path, revision)
+    label = f"{cls.__name__}.from_pretrained({str(name_or_path)!r})"
+    directory = None
+    if name_or_path is not None:
+        directory = hub.resolve_checkpoint(name_or_path, revision=revision, cache_dir=cache_dir, subfolder=subfolder,
+                                           download=not local_files_only, force_download=force_download)
+    elif config is None or state_dict is None:
+        raise TypeError(f"{cls.__name__}.from_pretrained: pass a checkpoint name or path (or None together with "
+                        "both config= and state_dict=)")
     if config is None:
         config = ConvBertConfig.from_pretrained(directory, **config_overrides)
     elif config_overrides:
-        raise TypeError(f"from_pretrained: pass either config or config overrides {sorted(config_overrides)}, not both")
+        raise TypeError(f"{cls.__name__}.from_pretrained: unexpected keyword arguments {sorted(config_overrides)} "
+                        "(with config= given, change the config itself)")
     with init.deferred():  # no random draws for the weights the checkpoint provides
         model = cls(config)
-    missing, _ = load_weights_into(model, directory, strict=strict,
-                                   label=f"{cls.__name__}.from_pretrained({str(name_or_path)!r})")
-    if missing:  # a new head: initialised as the model's own __init__ would
-        model.init_weights(rng, names=missing)
+    info, absent = _load(model, directory if state_dict is None else state_dict, strict, ignore_mismatched_sizes,
+                         label)
+    if absent:  # a new head: initialised as the model's own __init__ would
+        model.init_weights(rng, names=absent)
+    dtype = dtype if dtype is not None else torch_dtype
+    if isinstance(dtype, str) and dtype == "auto":  # the dtype the checkpoint was saved in
+        dtype = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
     if dtype is not None:
-        model.to(dtype)
-    return model.eval()
+        model.to(interop.numpy_dtype(dtype))
+    model.name_or_path = str(name_or_path) if name_or_path is not None else None  # where it came from (pipelines)
+    model.eval()
+    return (model, info) if output_loading_info else model
 
 
-def load_weights_into(model, directory, strict: bool = False, label: str = "load_weights") -> tuple:
-    """Load a checkpoint directory's weights into an existing model; returns (missing, unexpected)."""
-    state, _ = to_model_names(checkpoint_files.load_weights(directory), model.state_dict(), model.base_model_prefix)
+def load_weights_into(model, source, strict: bool = False, ignore_mismatched_sizes: bool = False,
+                      label: str = "load_weights") -> dict:
+    """Load a checkpoint directory's weights (or a state dict) into an existing model.
+
+    Returns transformers' loading info: {"missing_keys", "unexpected_keys", "mismatched_keys" (name,
+    checkpoint shape, model shape), "error_msgs"}, names as the checkpoint spells them (a bare-encoder
+    checkpoint loaded into a task model has no "convbert." prefix). Shapes that differ raise StateDictShapeError, unless
+    ignore_mismatched_sizes (then those tensors are skipped and reported).
+    """
+    return _load(model, source, strict, ignore_mismatched_sizes, label)[0]
+
+
+def _load(model, source, strict, ignore_mismatched_sizes, label) -> tuple:
+    """(loading info, the model's names of the parameters the checkpoint did not provide)."""
+    raw = source if isinstance(source, dict) else checkpoint_files.load_weights(source)
     own = model.state_dict()
-    mismatched = [f"{k}: checkpoint {tuple(np.shape(v))} vs model {own[k].shape}"
-                  for k, v in state.items() if k in own and tuple(np.shape(v)) != own[k].shape]
-    if mismatched:
+    state, _ = to_model_names(raw, own, model.base_model_prefix)
+    mismatched = model.mismatched_shapes(state)
+    if mismatched and not ignore_mismatched_sizes:
+        listed = "; ".join(f"{k}: checkpoint {a} vs model {b}" for k, a, b in mismatched[:5])
         more = f"; ... ({len(mismatched) - 5} more)" if len(mismatched) > 5 else ""
-        raise ValueError(f"{label}: shape mismatch for "
-                         f"{len(mismatched)} tensors (is config.json the one these weights were saved with?): "
-                         + "; ".join(mismatched[:5]) + more)
+        raise StateDictShapeError(f"{label}: shape mismatch for {len(mismatched)} tensors (is config.json the one "
+                                  f"these weights were saved with? ignore_mismatched_sizes=True re-initialises "
+                                  f"them): {listed}{more}")
+    for name, _, _ in mismatched:
+        del state[name]
     with warnings.catch_warnings():  # reported once, below, with the checkpoint's name
         warnings.simplefilter("ignore")
         missing, unexpected = model.load_state_dict(state, strict=False)
+    skipped = {name for name, _, _ in mismatched}
+    absent = list(missing)  # model names: includes the skipped ones
+    prefix = model.base_model_prefix + "."
+    bare = any(k.startswith(prefix) for k in own) and not any(k.startswith(prefix) for k in raw)
+    spelled = (lambda k: k[len(prefix):] if bare and k.startswith(prefix) else k)  # noqa: E731
+    missing = [spelled(k) for k in missing if k not in skipped]
     if missing or unexpected:
         message = f"{label}: missing keys {missing} (left as initialised); unexpected keys {unexpected} (ignored)"
         if strict:
             raise KeyError(message)
         warnings.warn(message, stacklevel=4)
-    return missing, unexpected
+    if mismatched:
+        warnings.warn(f"{label}: {len(mismatched)} tensors were initialised anew because the shapes did not match "
+                      "(checkpoint vs model): " + "; ".join(f"{k}: {a} vs {b}" for k, a, b in mismatched),
+                      stacklevel=4)
+    info = {"missing_keys": missing, "unexpected_keys": list(unexpected),
+            "mismatched_keys": [(spelled(k), a, b) for k, a, b in mismatched], "error_msgs": []}
+    return info, absent
 
 
 # Weight files of every published layout (and transformers' shards): a save drops the old ones, so

@@ -14,7 +14,7 @@ import numpy as np
 from minconvbert import functional as F
 from minconvbert import nn
 
-ACT2FN = {"gelu": F.gelu, "relu": F.relu, "selu": F.selu, "gelu_new": F.gelu_new}
+ACT2FN = {"gelu": F.gelu, "relu": F.relu, "selu": F.selu, "gelu_new": F.gelu_new}  # the hidden_act names
 
 
 def get_activation(hidden_act):
@@ -60,7 +60,7 @@ class ConvBertSelfAttention(nn.Module):
 
     def __init__(self, config):
         super().__init__()
-        self.num_attention_heads = config.attention_heads  # num_attention_heads // head_ratio, at least 1
+        self.num_attention_heads = config.heads_per_kind  # num_attention_heads // head_ratio, at least 1
         self.head_ratio = config.num_attention_heads // self.num_attention_heads
         self.attention_head_size = config.attention_head_size  # D = C // H // 2
         self.all_head_size = self.num_attention_heads * self.attention_head_size  # H * D = C / 2
@@ -200,10 +200,10 @@ class ConvBertEncoder(nn.Module):
         self.layer = nn.ModuleList(ConvBertLayer(config) for _ in range(config.num_hidden_layers))
 
     def forward(self, hidden_states, attention_mask=None, head_mask=None, conv_head_mask=None, conv_keep=None,
-                record_hidden_states=False, record_attentions=False, record_kernels=False):
+                output_hidden_states=False, output_attentions=False, output_conv_kernels=False):
         """-> (last hidden state, [hidden states, inputs first], [attention probs], [conv kernels]).
 
-        Each list is filled only when its record_* flag is set (keeping every layer's attention
+        Each list is filled only when its output_* flag is set (keeping every layer's attention
         probabilities would otherwise hold (B, H, T, T) arrays of all layers in memory).
         """
         all_hidden, all_probs, all_kernels = [hidden_states], [], []
@@ -215,11 +215,11 @@ class ConvBertEncoder(nn.Module):
                 None if conv_head_mask is None else conv_head_mask[i],
                 conv_keep,
             )
-            if record_hidden_states:
+            if output_hidden_states:
                 all_hidden.append(hidden_states)
-            if record_attentions:
+            if output_attentions:
                 all_probs.append(probs)
-            if record_kernels:
+            if output_conv_kernels:
                 all_kernels.append(kernels)
         return hidden_states, all_hidden, all_probs, all_kernels
 

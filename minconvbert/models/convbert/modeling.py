@@ -1,8 +1,10 @@
 """ConvBertModel: embeddings, the optional embedding projection, and the encoder; plus the shared base class.
 
-`ConvBertPreTrainedModel` holds what every ConvBERT class shares: the config, the reference's weight
-initialisation, dtype conversion, and the checks that turn bad inputs into clear errors before any
-maths runs.
+`ConvBertPreTrainedModel` holds what every ConvBERT class shares, with transformers' names: the
+config (checked for buildability before anything is allocated), the reference's weight
+initialisation, loading and saving, the input / output embeddings and their resizing, and the
+output conventions (`return_dict`, `output_attentions`, `output_hidden_states`, defaulting to the
+config's values).
 """
 
 from __future__ import annotations
@@ -12,7 +14,14 @@ import numpy as np
 from minconvbert import nn
 from minconvbert import random as _random
 from minconvbert.models.convbert import checkpoint
-from minconvbert.models.convbert.config import ConvBertConfig
+from minconvbert.models.convbert.checks import (
+    attention_mask_array,
+    check_buildable,
+    head_mask_array,
+    ids_array,
+    input_array,
+)
+from minconvbert.models.convbert.config import _NO_UPLOAD, ConvBertConfig
 from minconvbert.models.convbert.layers import ConvBertEmbeddings, ConvBertEncoder, additive_attention_mask
 from minconvbert.models.convbert.outputs import BaseModelOutput
 from minconvbert.nn import init
@@ -22,17 +31,19 @@ __all__ = ["ConvBertPreTrainedModel", "ConvBertModel"]
 
 
 class ConvBertPreTrainedModel(nn.Module):
-    """Base of every ConvBERT class: config, initialisation, and input checks."""
+    """Base of every ConvBERT class: config, initialisation, checkpoints, embeddings, output conventions."""
 
     base_model_prefix = "convbert"
+    main_input_name = "input_ids"
 
     def __init__(self, config: ConvBertConfig):
         super().__init__()
         if not isinstance(config, ConvBertConfig):
             raise TypeError(f"{type(self).__name__}: config must be a ConvBertConfig, got {type(config).__name__}")
-        config.validate()
+        check_buildable(config, type(self).__name__)
         self.config = config
 
+    # ----- initialisation ----------------------------------------------------------------------
     def init_weights(self, rng=None, names=None) -> "ConvBertPreTrainedModel":
         """The reference's initialisation: every weight matrix N(0, initializer_range), biases zero,
         LayerNorm weight 1 and bias 0, the padding embedding row zero.
@@ -73,65 +84,129 @@ class ConvBertPreTrainedModel(nn.Module):
         return self
 
     def post_init(self, rng=None) -> None:
-        """Called at the end of every model's __init__: draw the weights, once, unless this model is
-        being built inside a larger one or by from_pretrained (`init.deferred()`), which does it."""
+        """Called at the end of every model's __init__: tie the output embeddings, then draw the weights,
+        once, unless this model is being built inside a larger one or by from_pretrained
+        (`init.deferred()`), which does it."""
+        self.tie_weights()
         if not init.is_deferred():
             self.init_weights(rng)
 
+    # ----- checkpoints -------------------------------------------------------------------------
     @classmethod
-    def from_pretrained(cls, name_or_path, config=None, strict: bool = False, dtype=None, rng=None, revision=None,
-                        **config_overrides):
+    def from_pretrained(cls, pretrained_model_name_or_path, **kwargs):
         """Load a checkpoint: a directory in the published layout (config.json + model.safetensors,
         sharded safetensors, or pytorch_model.bin), an embedded name ("minconvbert/nano") or a hub id.
 
-        A bare-encoder checkpoint loads into a task model (the head is initialised) and a task
-        checkpoint into ConvBertModel (the head is ignored); missing and unexpected names are
-        listed in a warning, or raise KeyError with strict=True. config_overrides (e.g. num_labels=5)
-        change the checkpoint's config. The model is returned in eval mode.
+        transformers' loader arguments: config, state_dict, output_loading_info (returns
+        (model, {"missing_keys", "unexpected_keys", "mismatched_keys", "error_msgs"})),
+        ignore_mismatched_sizes, subfolder, cache_dir, local_files_only, revision, force_download,
+        dtype (torch_dtype); ours: strict (missing or unexpected names raise KeyError) and rng
+        (for the weights the checkpoint lacks). Any other keyword must name a config field
+        (num_labels=5, hidden_dropout_prob=0.2, ...), which overrides the checkpoint's config, or it
+        raises TypeError. A bare-encoder checkpoint loads into a task model (the head is initialised)
+        and a task checkpoint into ConvBertModel (the head is ignored). Returned in eval mode.
         """
-        return checkpoint.load_pretrained(cls, name_or_path, config=config, strict=strict, dtype=dtype, rng=rng,
-                                          revision=revision, **config_overrides)
+        return checkpoint.load_pretrained(cls, pretrained_model_name_or_path, **kwargs)
 
-    def load_weights(self, directory, strict: bool = True):
-        """Load the weights of a checkpoint directory into this model (names mapped as in from_pretrained)."""
+    def load_weights(self, directory, strict: bool = True) -> dict:
+        """Load the weights of a checkpoint directory into this model (names mapped as in from_pretrained);
+        returns the loading info."""
         return checkpoint.load_weights_into(self, directory, strict=strict, label=f"{type(self).__name__}.load_weights")
 
-    def save_pretrained(self, directory, dtype=None, safe_serialization: bool = True):
-        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file.
-        safe_serialization=False writes pytorch_model.bin (torch.save's format) instead."""
-        return checkpoint.save_pretrained(self, directory, dtype=dtype, safe_serialization=safe_serialization)
+    def save_pretrained(self, save_directory, **kwargs):
+        """Write config.json + model.safetensors (loadable by transformers); dtype=np.float16 halves the file,
+        safe_serialization=False writes pytorch_model.bin (torch.save's format) instead. The keyword
+        arguments are checkpoint.save_pretrained's."""
+        return checkpoint.save_pretrained(self, save_directory, **kwargs)
 
+    def push_to_hub(self, *args, **kwargs):
+        raise NotImplementedError(_NO_UPLOAD)
+
+    @classmethod
+    def can_generate(cls) -> bool:
+        """False: ConvBERT is an encoder; it has no generate() (and saves no generation_config.json)."""
+        return False
+
+    # ----- embeddings --------------------------------------------------------------------------
+    @property
+    def base_model(self) -> "ConvBertModel":
+        """The ConvBertModel inside a task model (`self.convbert`), or the model itself."""
+        return getattr(self, self.base_model_prefix, self)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.base_model.embeddings.word_embeddings
+
+    def set_input_embeddings(self, embedding: nn.Embedding) -> None:
+        self.base_model.embeddings.word_embeddings = embedding
+
+    def get_output_embeddings(self):
+        """The Linear layer that maps to the vocabulary (the masked-LM head), or None."""
+        return None
+
+    def tie_weights(self) -> None:
+        """With config.tie_word_embeddings, make the output embeddings' weight the input embedding matrix."""
+        head = self.get_output_embeddings()
+        if head is not None and self.config.tie_word_embeddings:
+            head.weight = self.get_input_embeddings().weight
+
+    def resize_token_embeddings(self, new_num_tokens=None, pad_to_multiple_of=None, mean_resizing: bool = True):
+        """Change the vocabulary size to `new_num_tokens` (rounded up to a multiple of `pad_to_multiple_of`);
+        returns the new input Embedding. Kept rows keep their values; added rows are the mean of the
+        old rows (mean_resizing, as transformers' mean of a near-zero-variance draw) or N(0,
+        initializer_range). The output embeddings follow, and stay tied when they were."""
+        old = self.get_input_embeddings()
+        if new_num_tokens is None and pad_to_multiple_of is None:
+            return old
+        n = old.num_embeddings if new_num_tokens is None else new_num_tokens
+        if pad_to_multiple_of is not None:
+            if not _positive_int(pad_to_multiple_of):
+                raise ValueError(f"resize_token_embeddings: pad_to_multiple_of must be a positive integer, got "
+                                 f"{pad_to_multiple_of!r}")
+            n = -(-n // pad_to_multiple_of) * pad_to_multiple_of
+        if not _positive_int(n):
+            raise ValueError(f"resize_token_embeddings: new_num_tokens must be a positive integer, got {n!r}")
+        pad = old.padding_idx if old.padding_idx is not None and old.padding_idx < n else None
+        with init.deferred():
+            embedding = nn.Embedding(n, old.embedding_dim, padding_idx=pad, dtype=old.weight.dtype)
+        embedding.weight.data = self._resized_rows(old.weight.data, n, mean_resizing)
+        self.set_input_embeddings(embedding)
+        head = self.get_output_embeddings()
+        if head is not None:
+            tied = head.weight is old.weight
+            with init.deferred():
+                new_head = nn.Linear(head.in_features, n, bias=head.bias is not None, dtype=head.weight.dtype)
+            new_head.weight = embedding.weight if tied else nn.Parameter(
+                self._resized_rows(head.weight.data, n, mean_resizing))
+            if head.bias is not None:
+                new_head.bias = nn.Parameter(self._resized_rows(head.bias.data[:, None], n, True)[:, 0])
+            self.set_output_embeddings(new_head)
+        self.config.vocab_size = n
+        return embedding
+
+    def _resized_rows(self, rows: np.ndarray, n: int, mean: bool) -> np.ndarray:
+        """(n, D): the first min(n, old) rows kept, the new ones their mean or N(0, initializer_range)."""
+        keep = rows[:n]
+        extra = n - len(keep)
+        if extra <= 0:
+            return keep.copy()
+        if mean:
+            added = np.broadcast_to(rows.mean(axis=0, dtype=np.float64), (extra, rows.shape[1]))
+        else:
+            added = _random.resolve(None).standard_normal((extra, rows.shape[1])) * self.config.initializer_range
+        return np.concatenate([keep, added.astype(rows.dtype)])
+
+    # ----- conventions ---------------------------------------------------------------------------
     @property
     def dtype(self) -> np.dtype:
         return next(iter(self.parameters())).dtype
 
-    def _base_model(self) -> "ConvBertModel":
-        return getattr(self, self.base_model_prefix, self)
+    def _output(self, output, return_dict):
+        """The output record, or its tuple when return_dict (default: config.return_dict) is False."""
+        return output if (self.config.return_dict if return_dict is None else return_dict) else output.to_tuple()
 
 
-def _ids(name, value, low, high, shape=None):
-    """`value` as an integer array, checked to lie in [low, high) and (optionally) to have `shape`."""
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
-    if array.dtype.kind not in "iub":
-        raise TypeError(f"{name}: expected integers, got dtype {array.dtype}")
-    if shape is not None and array.shape != shape:
-        raise ValueError(f"{name}: expected shape {shape}, got {array.shape}")
-    if array.size and (array.min() < low or array.max() >= high):
-        bad = array.min() if array.min() < low else array.max()
-        raise ValueError(f"{name}: value {bad} is outside [{low}, {high})")
-    return array.astype(np.int64, copy=False)
-
-
-def _head_mask(name, mask, layers, heads, dtype):
-    """A (heads,) or (layers, heads) array of multipliers as (layers, heads) in the model's dtype."""
-    if mask is None:
-        return None
-    array = np.asarray(mask.data if isinstance(mask, Tensor) else mask, dtype=dtype)
-    if array.shape == (heads,):
-        array = np.broadcast_to(array, (layers, heads))
-    if array.shape != (layers, heads):
-        raise ValueError(f"{name}: expected shape ({heads},) or ({layers}, {heads}), got {array.shape}")
-    return array
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 class ConvBertModel(ConvBertPreTrainedModel):
@@ -153,13 +228,11 @@ class ConvBertModel(ConvBertPreTrainedModel):
             self.encoder = ConvBertEncoder(config)
         self.post_init(rng)
 
-    def get_input_embeddings(self) -> nn.Embedding:
-        return self.embeddings.word_embeddings
-
-    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, inputs_embeds=None,
-                head_mask=None, conv_head_mask=None, output_attentions=False, output_hidden_states=False,
-                output_conv_kernels=False) -> BaseModelOutput:
-        """Encode a batch.
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+                inputs_embeds=None, output_attentions=None, output_hidden_states=None, return_dict=None,
+                conv_head_mask=None, output_conv_kernels=False):
+        """Encode a batch (arguments in transformers' order; each input may be a NumPy array, a torch
+        tensor, a Tensor or a nested list).
 
         input_ids (B, T) integers in [0, vocab_size), or inputs_embeds (B, T, embedding_size); not both.
         attention_mask (B, T): 1 for tokens to attend to, 0 for padding (default: all ones).
@@ -168,20 +241,22 @@ class ConvBertModel(ConvBertPreTrainedModel):
         individual attention / convolution heads off (1 keeps, 0 removes).
         Returns last_hidden_state (B, T, hidden); with output_hidden_states the num_layers + 1 hidden
         states; with output_attentions each layer's attention probabilities (B, H, T, T); with
-        output_conv_kernels each layer's softmaxed dynamic kernels (B, H, T, K).
+        output_conv_kernels each layer's softmaxed dynamic kernels (B, H, T, K). The output_* and
+        return_dict defaults are the config's.
         """
         config, dtype = self.config, self.dtype
+        output_attentions = config.output_attentions if output_attentions is None else output_attentions
+        output_hidden_states = config.output_hidden_states if output_hidden_states is None else output_hidden_states
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("ConvBertModel: pass exactly one of input_ids (B, T) and inputs_embeds (B, T, E)")
         if input_ids is not None:
-            ids = np.asarray(input_ids.data if isinstance(input_ids, Tensor) else input_ids)
-            if ids.ndim != 2:
-                raise ValueError(f"input_ids: expected shape (batch, seq), got {ids.shape}")
-            input_ids = _ids("input_ids", ids, 0, config.vocab_size)
+            input_ids = ids_array("input_ids", input_ids, 0, config.vocab_size)
+            if input_ids.ndim != 2:
+                raise ValueError(f"input_ids: expected shape (batch, seq), got {input_ids.shape}")
             batch, seq = input_ids.shape
         else:
             if not isinstance(inputs_embeds, Tensor):
-                inputs_embeds = Tensor(np.asarray(inputs_embeds, dtype=dtype))
+                inputs_embeds = Tensor(input_array("inputs_embeds", inputs_embeds, dtype))
             if inputs_embeds.ndim != 3 or inputs_embeds.shape[2] != config.embedding_size:
                 raise ValueError(
                     f"inputs_embeds: expected shape (batch, seq, {config.embedding_size}), got {inputs_embeds.shape}"
@@ -194,21 +269,17 @@ class ConvBertModel(ConvBertPreTrainedModel):
                 )
             position_ids = np.arange(seq)[None, :]  # (1, T)
         else:
-            position_ids = _ids("position_ids", position_ids, 0, config.max_position_embeddings)
+            position_ids = ids_array("position_ids", position_ids, 0, config.max_position_embeddings)
             if position_ids.shape not in ((batch, seq), (1, seq), (seq,)):
                 raise ValueError(f"position_ids: expected shape ({batch}, {seq}) or ({seq},), got {position_ids.shape}")
         if token_type_ids is None:
             token_type_ids = np.zeros((batch, seq), dtype=np.int64)
         else:
-            token_type_ids = _ids("token_type_ids", token_type_ids, 0, config.type_vocab_size, (batch, seq))
-        mask = None
-        if attention_mask is not None:
-            mask = np.asarray(attention_mask.data if isinstance(attention_mask, Tensor) else attention_mask)
-            if mask.shape != (batch, seq):
-                raise ValueError(f"attention_mask: expected shape ({batch}, {seq}), got {mask.shape}")
-        layers, heads = config.num_hidden_layers, config.attention_heads
-        head_mask = _head_mask("head_mask", head_mask, layers, heads, dtype)
-        conv_head_mask = _head_mask("conv_head_mask", conv_head_mask, layers, heads, dtype)
+            token_type_ids = ids_array("token_type_ids", token_type_ids, 0, config.type_vocab_size, (batch, seq))
+        mask = None if attention_mask is None else attention_mask_array(attention_mask, (batch, seq))
+        layers, heads = config.num_hidden_layers, config.heads_per_kind
+        head_mask = head_mask_array("head_mask", head_mask, layers, heads, dtype)
+        conv_head_mask = head_mask_array("conv_head_mask", conv_head_mask, layers, heads, dtype)
 
         hidden = self.embeddings(input_ids, token_type_ids, position_ids, inputs_embeds)  # (B, T, E)
         if hasattr(self, "embeddings_project"):
@@ -218,12 +289,12 @@ class ConvBertModel(ConvBertPreTrainedModel):
         if mask is not None and config.mask_conv_padding:
             conv_keep = (mask != 0).astype(dtype)[:, :, None]  # (B, T, 1)
         last, hidden_states, probs, kernels = self.encoder(
-            hidden, additive, head_mask, conv_head_mask, conv_keep, record_hidden_states=output_hidden_states,
-            record_attentions=output_attentions, record_kernels=output_conv_kernels,
+            hidden, additive, head_mask, conv_head_mask, conv_keep, output_hidden_states=output_hidden_states,
+            output_attentions=output_attentions, output_conv_kernels=output_conv_kernels,
         )
-        return BaseModelOutput(
+        return self._output(BaseModelOutput(
             last_hidden_state=last,
             hidden_states=tuple(hidden_states) if output_hidden_states else None,
             attentions=tuple(probs) if output_attentions else None,
             conv_kernels=tuple(k.transpose(1, 2) for k in kernels) if output_conv_kernels else None,
-        )
+        ), return_dict)

@@ -13,7 +13,8 @@ import numpy as np
 from minconvbert import functional as F
 from minconvbert import nn
 from minconvbert.models.convbert.config import ConvBertConfig
-from minconvbert.models.convbert.heads import _TaskModel, _array, _records
+from minconvbert.models.convbert.checks import input_array
+from minconvbert.models.convbert.heads import ConvBertTaskModel, records
 from minconvbert.models.convbert.layers import get_activation
 from minconvbert.models.convbert.outputs import LogitsOutput
 from minconvbert.nn import init
@@ -38,7 +39,7 @@ class ConvBertDiscriminatorPredictions(nn.Module):
         return self.dense_prediction(self.activation(self.dense(hidden_states))).squeeze(-1)
 
 
-class ConvBertForPreTraining(_TaskModel):
+class ConvBertForPreTraining(ConvBertTaskModel):
     """Replaced-token detection: which tokens did the generator change?"""
 
     def __init__(self, config: ConvBertConfig, rng=None):
@@ -47,17 +48,20 @@ class ConvBertForPreTraining(_TaskModel):
             self.discriminator_predictions = ConvBertDiscriminatorPredictions(config)
         self.post_init(rng)
 
-    def forward(self, input_ids=None, labels=None, **kwargs) -> ConvBertForPreTrainingOutput:
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, position_ids=None, head_mask=None,
+                inputs_embeds=None, labels=None, **options) -> ConvBertForPreTrainingOutput:
         """labels (B, T): 1 where the token was replaced, 0 where it is original."""
-        outputs = self._encode(input_ids, kwargs)
+        outputs = self.encode(input_ids, attention_mask, token_type_ids, position_ids, head_mask, inputs_embeds,
+                              options)
         logits = self.discriminator_predictions(outputs.last_hidden_state)  # (B, T)
         loss = None
         if labels is not None:
-            labels = _array(labels)
+            labels = input_array("labels", labels)
             if labels.shape != logits.shape:
                 raise ValueError(f"labels: expected shape {logits.shape}, got {labels.shape}")
-            mask = kwargs.get("attention_mask")
-            active = np.ones(logits.shape, bool) if mask is None else _array(mask).astype(bool)
+            active = np.ones(logits.shape, bool) if attention_mask is None else (
+                input_array("attention_mask", attention_mask).astype(bool))
             rows, cols = np.nonzero(active)
             loss = F.binary_cross_entropy_with_logits(logits[rows, cols], labels[rows, cols].astype(logits.dtype))
-        return ConvBertForPreTrainingOutput(loss=loss, logits=logits, **_records(outputs))
+        return self._output(ConvBertForPreTrainingOutput(loss=loss, logits=logits, **records(outputs)),
+                            options.get("return_dict"))

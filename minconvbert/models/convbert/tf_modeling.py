@@ -87,10 +87,10 @@ class TFConvBertPreTrainedModel:
     _label_args = ("labels",)
 
     def __init__(self, config: ConvBertConfig, *args, **kwargs):
-        if isinstance(config, ConvBertConfig) and config.num_attention_heads != 2 * config.attention_heads:
+        if isinstance(config, ConvBertConfig) and config.num_attention_heads != 2 * config.heads_per_kind:
             raise ValueError(
                 f"{type(self).__name__}: num_attention_heads {config.num_attention_heads} with head_ratio "
-                f"{config.head_ratio} gives {config.attention_heads} attention heads; transformers' TF classes "
+                f"{config.head_ratio} gives {config.heads_per_kind} attention heads; transformers' TF classes "
                 "work only when num_attention_heads is twice that (head_ratio 2, as in every published model; "
                 "otherwise they crash). Use the PyTorch-named class for this config.")
         super().__init__(config, *args, **kwargs)
