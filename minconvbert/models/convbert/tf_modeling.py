@@ -35,13 +35,13 @@ from minconvbert import functional as F
 from minconvbert.io import atomic
 from minconvbert.models.convbert import checkpoint
 from minconvbert.models.convbert.config import ConvBertConfig
+from minconvbert.models.convbert.checks import input_array
 from minconvbert.models.convbert.heads import (
     ConvBertForMaskedLM,
     ConvBertForMultipleChoice,
     ConvBertForQuestionAnswering,
     ConvBertForSequenceClassification,
     ConvBertForTokenClassification,
-    _array,
 )
 from minconvbert.models.convbert.modeling import ConvBertModel
 from minconvbert.models.convbert.tf_weights import TF_WEIGHTS_NAME, read_tf_weights, write_tf_weights
@@ -58,7 +58,7 @@ _CALL_ARGS = ("input_ids", "attention_mask", "token_type_ids", "position_ids", "
 
 def _per_example_cross_entropy(logits, labels, what):
     """-log softmax(logits)[i, labels[i]] for each row: logits (N, C), labels (N,) -> (N,)."""
-    labels = _array(labels).reshape(-1).astype(np.int64)
+    labels = input_array(what, labels).reshape(-1).astype(np.int64)
     n, classes = logits.shape
     if labels.shape != (n,):
         raise ValueError(f"{what}: expected {n} labels, got {labels.size}")
@@ -70,7 +70,7 @@ def _per_example_cross_entropy(logits, labels, what):
 
 def _masked_mean_cross_entropy(logits, labels, counted, what):
     """The mean cross-entropy over the counted positions, shape (1,): logits (..., C), labels (...)."""
-    labels = _array(labels)
+    labels = input_array(what, labels)
     classes = logits.shape[-1]
     if labels.shape != logits.shape[:-1]:
         raise ValueError(f"{what}: expected shape {logits.shape[:-1]}, got {labels.shape}")
@@ -238,7 +238,7 @@ class TFConvBertForSequenceClassification(TFConvBertPreTrainedModel, ConvBertFor
     _pytorch_class = ConvBertForSequenceClassification
 
     def hf_compute_loss(self, labels, outputs):
-        logits, target = outputs.logits, _array(labels["labels"])
+        logits, target = outputs.logits, input_array("labels", labels["labels"])
         if logits.shape[1] == 1:
             target = target.reshape(logits.shape).astype(logits.dtype)
             return ((logits - target) ** 2).mean(axis=-1)  # (B,)
