@@ -57,13 +57,16 @@ def _list() -> int:
 
 
 def _shadowed_by(student_dir: str) -> list[str]:
-    """The modules this process imported from inside the student's folder (it was the current folder)."""
+    """The modules this process imported from files right in the student's folder (numpy.py, json/...):
+    the folder was the current one, which Python searches first."""
     folder = Path(student_dir).resolve()
     found = []
     for name, module in list(sys.modules.items()):
         origin = getattr(module, "__file__", None)
-        if origin and Path(origin).resolve().is_relative_to(folder):
-            found.append(name)
+        if origin and name.split(".")[0] != "minconvbert":
+            path = Path(origin).resolve()
+            if path.parent == folder or (path.name == "__init__.py" and path.parent.parent == folder):
+                found.append(name)
     return sorted(found)
 
 

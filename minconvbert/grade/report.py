@@ -33,6 +33,7 @@ class Report:
     student_file: str
     results: list[Result] = field(default_factory=list)
     note: str = ""  # e.g. why nothing could be graded (file missing, syntax error, a forbidden import)
+    isolation: str = ""  # how the worker was kept apart (sandbox.isolation)
 
     @property
     def score(self) -> float:

@@ -82,19 +82,21 @@ def _judge(check: Check, student, ctx, filename: str, debug: bool) -> tuple[floa
     return check.points, ""
 
 
-def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results) -> str:
-    """Run `checks` in workers; fills `results`; returns a note for the report (or "")."""
+def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results, report) -> str:
+    """Run `checks` in workers; fills `results` and report.isolation; returns a note for the report (or "")."""
     protect_grader()
     student = None
     try:
         for index, check in enumerate(checks):
             limit = timeout if timeout is not None else check.timeout
             if student is None:
-                budget = STARTUP_CPU + sum(timeout or c.timeout for c in checks[index:])
+                budget = min((limits or {}).get("cpu_seconds", float("inf")),
+                             STARTUP_CPU + sum(timeout or c.timeout for c in checks[index:]))
                 student = RemoteSubmission(source, str(path), assignment.allowed, assignment.preload,
                                            {**(limits or {}), "cpu_seconds": budget})
                 try:
                     student.start(source, time.monotonic() + limit)
+                    report.isolation = student.isolation
                 except (StudentError, WorkerLost) as error:
                     if isinstance(error, StudentError):
                         reason = "could not import the file: " + error.reason
@@ -178,6 +180,6 @@ def grade(assignment, student_dir, timeout: float | None = None, only: list[str]
         elif debug:
             report.note = _run_local(checks, source, path, ctx, results)
         else:
-            report.note = _run_remote(assignment, checks, source, path, ctx, timeout, limits, results)
+            report.note = _run_remote(assignment, checks, source, path, ctx, timeout, limits, results, report)
     report.results = [results[c.name] for c in checks]
     return report

@@ -3,11 +3,15 @@
 Grader side:
     protect_grader()          this process: not readable by others (/proc/<pid>/fd), and the parent
                               that orphans of its workers are handed to (so that none escapes)
+    worker_user()             `nobody`, when the grader is root and nobody can read this Python
     Spawned(argv, env, cwd)   the worker, in a session of its own; .kill() ends the worker and every
                               process it started, also those that left its session
 Worker side, before any student code runs:
-    confine(limits)           drop root to `nobody`, then resource limits on memory, CPU time, file
-                              size, processes; no core dumps, no new privileges, death with the grader
+    enter_pid_namespace()     (root only) a PID namespace of its own: it can signal nothing outside,
+                              and whatever it starts dies with it
+    confine(limits)           drop root to `nobody` (or, when nobody cannot read this Python, drop
+                              every capability), then resource limits on memory, CPU time, file size
+                              and processes; no core dumps, no new privileges, death with the grader
 
 Linux gives all of this; elsewhere the worker still gets its own session, the resource limits and
 a kill of its process group. What this can and cannot promise is in docs/assignments/README.md.
@@ -23,7 +27,7 @@ import subprocess
 import sys
 import time
 
-__all__ = ["protect_grader", "worker_user", "isolation", "Spawned", "confine", "DEFAULT_LIMITS"]
+__all__ = ["protect_grader", "worker_user", "isolation", "Spawned", "enter_pid_namespace", "confine", "DEFAULT_LIMITS"]
 
 PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 4, 24, 36, 38
 
@@ -82,13 +86,15 @@ def worker_user(needed=()) -> tuple[int, int] | None:
     return (entry.pw_uid, entry.pw_gid) if all(_readable_by_anyone(p) for p in paths) else None
 
 
-def isolation(user) -> str:
-    """How the worker is kept apart, in words (for the report)."""
+def isolation(user, pid_namespace: bool) -> str:
+    """How the worker was kept apart, in words (for the report)."""
     if user:
-        return "the worker runs as nobody"
-    if hasattr(os, "geteuid") and os.geteuid() == 0:
-        return "the worker runs as root without capabilities (nobody cannot read this Python): processes unbounded"
-    return "the worker runs as your user"
+        who = "nobody"
+    elif hasattr(os, "geteuid") and os.geteuid() == 0:
+        who = "root without capabilities (nobody cannot read this Python)"
+    else:
+        who = "your user"
+    return f"worker ran as {who}" + (", in a PID namespace of its own" if pid_namespace else "")
 
 
 def _process_table() -> dict[int, tuple[str, int, int, int]]:
@@ -175,6 +181,28 @@ def _tasks_of(uid: int) -> int:
         except (OSError, KeyError, ValueError):
             continue
     return count
+
+
+def enter_pid_namespace() -> bool:
+    """Continue in a new PID namespace, as its first process (Linux, with CAP_SYS_ADMIN; else False and
+    nothing changes). From there the worker sees and can signal no process outside, and when it dies
+    the kernel kills every process it started. The process outside forks it, waits, and ends as it did."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if not sys.platform.startswith("linux") or libc.unshare(0x20000000) != 0:  # CLONE_NEWPID
+        return False
+    child = os.fork()
+    if child == 0:
+        return True
+    os.close(0)  # the channel is the child's: its end must close when the child dies
+    os.close(1)
+    _, status = os.waitpid(child, 0)
+    if os.WIFSIGNALED(status):
+        import resource
+
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        os.kill(os.getpid(), os.WTERMSIG(status))  # end as the worker did, for the grader's report
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
 
 def _drop_capabilities() -> None:

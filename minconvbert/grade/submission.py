@@ -32,7 +32,7 @@ import minconvbert
 from minconvbert.grade import codec
 from minconvbert.grade.execute import Outcome, call, load_submission
 from minconvbert.grade.report import one_line
-from minconvbert.grade.sandbox import DEFAULT_LIMITS, Spawned, worker_user
+from minconvbert.grade.sandbox import DEFAULT_LIMITS, Spawned, isolation, worker_user
 from minconvbert.grade.worker import BOOTSTRAP
 
 __all__ = ["LocalSubmission", "RemoteSubmission", "StudentError", "WorkerLost", "STARTUP_TIMEOUT"]
@@ -144,6 +144,7 @@ class RemoteSubmission:
         for thread in self._threads:
             thread.start()
         self.started = False
+        self.isolation = ""
 
     # ----- the channel -----------------------------------------------------------------------------
     def _read(self) -> None:
@@ -216,7 +217,8 @@ class RemoteSubmission:
         ready = self._receive(time.monotonic() + STARTUP_TIMEOUT, "the grader's worker (not the student's code)")
         if ready.get("ready") is not True:
             raise WorkerLost("the grader's worker did not start properly")
-        self.started = True
+        self.started = True  # what it said so far came before any student code: to be believed
+        self.isolation = isolation(self.limits["user"], bool(ready.get("pid_namespace")))
         self.request("import", deadline=import_deadline, source=source, filename=self.filename)
 
     def close(self) -> None:

@@ -108,7 +108,10 @@ class _Server:
 
 
 def main(config_json: str) -> int:
+    from minconvbert.grade.sandbox import confine, enter_pid_namespace
+
     config = json.loads(config_json)
+    own_namespace = enter_pid_namespace()
     requests = os.fdopen(os.dup(0), "rb")
     answers = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -117,7 +120,6 @@ def main(config_json: str) -> int:
 
     import minconvbert
     from minconvbert.grade.execute import BUILDERS  # noqa: F401  (the model code, before the limits)
-    from minconvbert.grade.sandbox import confine
 
     minconvbert.set_default_backend(config.get("backend", "numpy"))
     for name in config.get("preload", ()):
@@ -128,7 +130,7 @@ def main(config_json: str) -> int:
         answers.write(codec.dumps(message))
         answers.flush()
 
-    send({"ready": True})
+    send({"ready": True, "pid_namespace": own_namespace})
     server = _Server(config)
     while True:
         line = requests.readline(MAX_REQUEST)
