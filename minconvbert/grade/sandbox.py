@@ -200,7 +200,8 @@ def enter_pid_namespace() -> bool:
         import resource
 
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
+        if os.WTERMSIG(status) not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
         os.kill(os.getpid(), os.WTERMSIG(status))  # end as the worker did, for the grader's report
     os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
 
@@ -246,8 +247,12 @@ def confine(limits: dict) -> None:
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with the grader
     mib = 1024 * 1024
     for name, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_AS, limits["memory_mb"] * mib),
-                        (resource.RLIMIT_CPU, int(limits["cpu_seconds"])), (resource.RLIMIT_FSIZE, limits["file_mb"] * mib)):
+                        (resource.RLIMIT_FSIZE, limits["file_mb"] * mib)):
         resource.setrlimit(name, (value, value))
+    cpu = int(limits["cpu_seconds"])
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU at the soft limit, SIGKILL 5 s later
+    # a namespace's first process ignores signals it has no handler for: exit with the shell's status for SIGXCPU
+    signal.signal(signal.SIGXCPU, lambda number, frame: os._exit(128 + number))
     if hasattr(resource, "RLIMIT_NPROC"):
         allowed = _tasks_of(os.getuid()) + int(limits["processes"])
         resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))

@@ -173,8 +173,10 @@ class RemoteSubmission:
             code = self.worker.process.wait(timeout=10)
         except Exception:  # still running: it stopped answering instead
             return f"{who} stopped answering"
-        if code < 0 and -code == getattr(signal, "SIGXCPU", -1):
+        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
             how = f"the CPU time limit ({self.limits['cpu_seconds']:g} s) was reached"
+        elif code == -signal.SIGKILL:
+            how = "killed by SIGKILL: the end of its CPU time, its memory, or a signal"
         elif code < 0 and -code == signal.SIGSEGV:
             how = "it crashed with a segmentation fault (in compiled code: an index out of bounds?)"
         elif code < 0:

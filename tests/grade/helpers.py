@@ -37,8 +37,9 @@ def write_student(folder: Path, key: str, text: str, **extra_files) -> Path:
 def run_cli(*args, cwd=ROOT, **kwargs) -> subprocess.CompletedProcess:
     """python -m minconvbert.grade <args>, from `cwd`, with this tree on the import path."""
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, "-m", "minconvbert.grade", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600, **kwargs)
+    output = {"stderr": subprocess.PIPE} if "stdout" in kwargs else {"capture_output": True}
+    return subprocess.run([sys.executable, "-m", "minconvbert.grade", *map(str, args)], text=True, cwd=cwd, env=env,
+                          timeout=600, **output, **kwargs)
 
 
 def by_name(report) -> dict:
