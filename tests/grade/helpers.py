@@ -1,11 +1,13 @@
 """What the grader's tests share: solved and partly solved student files, folders holding them, the CLI."""
 
+import functools
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from instructor.solve import solved_text
-from minconvbert.grade import get_assignment
+from minconvbert.grade import get_assignment, grade
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -18,6 +20,13 @@ def starter_text(key: str) -> str:
 def solution_text(key: str, only=None) -> str:
     """The solved file of `key` (only: the functions to solve; the others stay stubs)."""
     return solved_text(key, only)
+
+
+@functools.lru_cache(maxsize=None)
+def solved_report(key: str):
+    """The report of `key`'s solved file, graded once per session (A5's speed checks take a while)."""
+    with tempfile.TemporaryDirectory() as folder:
+        return grade(key, write_student(Path(folder), key, solution_text(key)))
 
 
 def replace_once(text: str, old: str, new: str) -> str:

@@ -13,14 +13,14 @@ import pytest
 
 from instructor.solve import solutions, stubs
 from minconvbert.grade import assignment_keys, get_assignment, grade, make_student
-from tests.grade.helpers import ROOT, solution_text, starter_text, write_student
+from tests.grade.helpers import ROOT, solution_text, solved_report, starter_text
 
 ASSIGNMENTS = assignment_keys()
 
 
 @pytest.mark.parametrize("key", ASSIGNMENTS)
-def test_the_solved_file_scores_full_marks(key, tmp_path):
-    report = grade(key, write_student(tmp_path / "solved", key, solution_text(key)))
+def test_the_solved_file_scores_full_marks(key):
+    report = solved_report(key)
     failed = [(r.name, r.reason) for r in report.results if not r.passed]
     assert not failed, f"{key}: the solution fails {failed}"
     assert report.score == report.total == get_assignment(key).total_points > 0

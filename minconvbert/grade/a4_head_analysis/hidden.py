@@ -94,14 +94,13 @@ def even_distances_other_inputs(student):
 @A4.check(points=2, visible=False)
 def ablation_attention_head(student, ctx):
     """ablation_loss_change(model, batch "b", "attention", 3, 1)."""
-    check_ablation(student, ctx.batch("b"), "attention", 3, 1, ctx.ablation("b")["attention", 3, 1],
-                   "ablation_loss_change(attention head 1 of layer 3, batch b)")
+    check_ablation(student, ctx, "b", "attention", 3, 1, "ablation_loss_change(attention head 1 of layer 3, batch b)")
 
 
 @A4.check(points=1, visible=False)
 def ablation_from_train_mode(student, ctx):
     """A model handed over in train mode: the eval-mode loss change, and the model back in train mode."""
-    outcome = check_ablation(student, ctx.batch("a"), "conv", 2, 1, ctx.ablation("a")["conv", 2, 1],
+    outcome = check_ablation(student, ctx, "a", "conv", 2, 1,
                              "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)",
                              train=True)
     if outcome.built[0].get("training") is not True:

@@ -140,11 +140,14 @@ def check_distances(student, function: str, maps, mask, what: str) -> None:
     compare_distances(student.run(function, maps, mask).value, getattr(analysis, function)(maps, mask), what)
 
 
-def check_ablation(student, batch, kind: str, layer: int, head: int, want: float, what: str, train: bool = False):
-    """The student's ablation_loss_change(a fresh nano model, batch, kind, layer, head) against `want`;
-    returns the Outcome (its `built[0]["training"]`: the mode the model was left in)."""
-    outcome = student.run("ablation_loss_change", Build("nano_model", {"train": train}), batch, kind, layer, head)
-    close(as_float(outcome.value, "ablation_loss_change"), want, what, atol=2e-4, rtol=1e-3)
+def check_ablation(student, ctx, batch: str, kind: str, layer: int, head: int, what: str, train: bool = False):
+    """The student's ablation_loss_change(a fresh nano model, batch `batch`, kind, layer, head) against
+    analysis.head_ablation's (computed only once the student's answer is in); returns the Outcome (its
+    `built[0]["training"]`: the mode the model was left in)."""
+    outcome = student.run("ablation_loss_change", Build("nano_model", {"train": train}), ctx.batch(batch), kind, layer,
+                          head)
+    got = as_float(outcome.value, "ablation_loss_change")
+    close(got, ctx.ablation(batch)[kind, layer, head], what, atol=2e-4, rtol=1e-3)
     return outcome
 
 

@@ -39,8 +39,7 @@ def even_distances(student, ctx):
 @A4.check(points=2, visible=True)
 def ablation_conv_head(student, ctx):
     """ablation_loss_change(model, batch "a", "conv", 1, 0)."""
-    check_ablation(student, ctx.batch("a"), "conv", 1, 0, ctx.ablation("a")["conv", 1, 0],
-                   "ablation_loss_change(conv head 0 of layer 1)")
+    check_ablation(student, ctx, "a", "conv", 1, 0, "ablation_loss_change(conv head 0 of layer 1)")
 
 
 @A4.check(points=2, visible=True)
