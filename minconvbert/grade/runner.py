@@ -82,6 +82,20 @@ def _judge(check: Check, student, ctx, filename: str, debug: bool) -> tuple[floa
     return check.points, ""
 
 
+def _started_worker(assignment, source: str, path: Path, checks_left, timeout, limits, deadline) -> RemoteSubmission:
+    """A worker with the submission imported, its CPU time bounded by the checks left (plus the startup);
+    raises StudentError (the import failed) or WorkerLost, having closed the worker."""
+    budget = STARTUP_CPU + sum(timeout or c.timeout for c in checks_left)
+    limits = {**limits, "cpu_seconds": min(limits.get("cpu_seconds", budget), budget)}
+    student = RemoteSubmission(str(path), assignment.allowed, assignment.preload, limits)
+    try:
+        student.start(source, deadline)
+    except BaseException:
+        student.close()
+        raise
+    return student
+
+
 def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results, report) -> str:
     """Run `checks` in workers; fills `results` and report.isolation; returns a note for the report (or "")."""
     protect_grader()
@@ -90,28 +104,24 @@ def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results,
         for index, check in enumerate(checks):
             limit = timeout if timeout is not None else check.timeout
             if student is None:
-                budget = min((limits or {}).get("cpu_seconds", float("inf")),
-                             STARTUP_CPU + sum(timeout or c.timeout for c in checks[index:]))
-                student = RemoteSubmission(source, str(path), assignment.allowed, assignment.preload,
-                                           {**(limits or {}), "cpu_seconds": budget})
                 try:
-                    student.start(source, time.monotonic() + limit)
-                    report.isolation = student.isolation
+                    student = _started_worker(assignment, source, path, checks[index:], timeout, limits or {},
+                                              time.monotonic() + limit)
                 except (StudentError, WorkerLost) as error:
                     if isinstance(error, StudentError):
                         reason = "could not import the file: " + error.reason
-                    elif error.timed_out:
-                        reason = f"importing {path.name} did not finish within {limit:g} s"
                     else:
-                        reason = error.reason
+                        reason = f"importing {path.name} did not finish within {limit:g} s" if error.timed_out \
+                            else error.reason
                     for c in checks[index:]:
                         results[c.name] = Result(c.name, c.points, c.visible, 0.0, reason)
                     return reason
+                report.isolation = student.isolation
             student.deadline = time.monotonic() + limit
             started = time.perf_counter()
             try:
                 earned, reason = _judge(check, student, ctx, str(path), debug=False)
-            except WorkerLost as error:
+            except WorkerLost as error:  # the worker cannot go on: a fresh one for the next check
                 earned = 0.0
                 reason = (f"timed out after {limit:g} s (an infinite loop, or far too slow)" if error.timed_out
                           else error.reason)
@@ -172,7 +182,8 @@ def grade(assignment, student_dir, timeout: float | None = None, only: list[str]
             try:
                 ctx = assignment.setup()
             except Exception as error:
-                problem = f"the grader's setup failed (not the student's code): {type(error).__name__}: {one_line(error, 200)}"
+                problem = (f"the grader's setup failed (not the student's code): {type(error).__name__}: "
+                           f"{one_line(error, 200)}")
         if problem:
             report.note = problem
             for c in checks:

@@ -17,6 +17,7 @@ worker that dies, overruns the check's time, or sends what is not an answer rais
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import queue
@@ -27,6 +28,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+import numpy
 
 import minconvbert
 from minconvbert.grade import codec
@@ -101,10 +104,6 @@ def _package_link(folder: Path) -> str:
 
 def _needed_paths(preload) -> list[str]:
     """The folders the worker reads after it has dropped privileges: NumPy, minconvbert, what it preloads."""
-    import importlib.util
-
-    import numpy
-
     paths = [os.path.dirname(numpy.__file__), os.path.dirname(minconvbert.__file__)]
     for name in preload:
         spec = importlib.util.find_spec(name)
@@ -123,7 +122,7 @@ def _signal_name(number: int) -> str:
 class RemoteSubmission:
     """A worker process running the student's file, and the requests the checks make of it."""
 
-    def __init__(self, source: str, filename: str, allowed=(), preload=(), limits: dict | None = None):
+    def __init__(self, filename: str, allowed=(), preload=(), limits: dict | None = None):
         self.filename = filename
         self.limits = {**DEFAULT_LIMITS, **(limits or {}), "user": worker_user(_needed_paths(preload))}
         self.deadline = float("inf")  # time.monotonic() by which the current check must be done
@@ -140,7 +139,7 @@ class RemoteSubmission:
         self.worker = Spawned(argv, env, str(self.folder), self.stderr)
         self._answers: queue.Queue = queue.Queue()
         self._requests: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._read, daemon=True), threading.Thread(target=self._write, daemon=True)]
+        self._threads = [threading.Thread(target=target, daemon=True) for target in (self._read, self._write)]
         for thread in self._threads:
             thread.start()
         self.started = False

@@ -12,8 +12,8 @@ from minconvbert.tensor import Tensor
 def separable_conv_matches(student):
     """separable_conv equals the model's key_conv_attn_layer."""
     case = Case(seed=0)
-    got = student.run("separable_conv", Const(case.x), case.weight("key_conv_attn_layer.depthwise.weight"),
-                      case.weight("key_conv_attn_layer.pointwise.weight"), case.weight("key_conv_attn_layer.bias")).value
+    weights = [case.weight(f"key_conv_attn_layer.{name}") for name in ("depthwise.weight", "pointwise.weight", "bias")]
+    got = student.run("separable_conv", Const(case.x), *weights).value
     close(array_of(got, "separable_conv"), case.block.key_conv_attn_layer(Tensor(case.x)), "separable_conv", axes="btc")
 
 

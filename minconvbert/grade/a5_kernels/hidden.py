@@ -38,7 +38,8 @@ def larger_case(student):
 def inputs_unchanged(student):
     """The forward and the backward give the right values and leave their inputs untouched."""
     values, kernels, grad_out = random_case(9, 2, 6, 2, 3, 5)
-    for function, args in (("span_conv_forward", (values, kernels)), ("span_conv_backward", (values, kernels, grad_out))):
+    for function, args in (("span_conv_forward", (values, kernels)),
+                           ("span_conv_backward", (values, kernels, grad_out))):
         changed = student.run(function, *args).changed
         if changed:
             raise AssertionError(f"{function} modified its {', '.join(changed)} in place")

@@ -6,6 +6,7 @@ ratio of the two measured in the same run (minconvbert.grade.speed).
 
 import numpy as np
 
+from minconvbert.grade.a2_span_conv.spec import random_case  # noqa: F401  (A2's inputs, shared)
 from minconvbert.grade.checks import close
 from minconvbert.grade.framework import Assignment
 from minconvbert.kernels import reference
@@ -22,16 +23,6 @@ A5 = Assignment(
 
 SPEED_SHAPE, SPEED_K = (8, 256, 4, 64), 9  # float32: the reference takes a few ms per call
 SMALL_SHAPE = (1, 32, 2, 16)  # to compile on, and to tell a plain Python loop without waiting for it
-
-
-def random_case(seed, B, T, H, D, K, dtype=np.float64):
-    """values, softmaxed kernels and an output gradient of the given sizes."""
-    rng = np.random.default_rng(seed)
-    values = rng.standard_normal((B, T, H, D)).astype(dtype)
-    logits = rng.standard_normal((B, T, H, K))
-    kernels = (np.exp(logits) / np.exp(logits).sum(-1, keepdims=True)).astype(dtype)
-    grad_out = rng.standard_normal((B, T, H, D)).astype(dtype)
-    return values, kernels, grad_out
 
 
 def _close(got, want, what, **options) -> None:
