@@ -21,11 +21,16 @@ from __future__ import annotations
 
 import ctypes
 import os
-import pwd
 import signal
 import subprocess
 import sys
 import time
+
+try:
+    import pwd
+    import resource
+except ImportError:  # Windows: the worker still runs apart, with its time limits; no limits, no user change
+    pwd = resource = None
 
 __all__ = ["protect_grader", "worker_user", "isolation", "Spawned", "enter_pid_namespace", "confine", "DEFAULT_LIMITS"]
 
@@ -42,7 +47,7 @@ DEFAULT_LIMITS = {
 def _prctl(option: int, value: int) -> bool:
     try:
         return ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0) == 0
-    except (OSError, AttributeError):  # not Linux
+    except (OSError, AttributeError, TypeError):  # not Linux
         return False
 
 
@@ -76,7 +81,7 @@ def worker_user(needed=()) -> tuple[int, int] | None:
     """(uid, gid) of `nobody` when this process is root (the worker must not be) and nobody can read
     the interpreter, its standard library and the `needed` paths; else None (the worker then keeps
     this process's user; as root, without any capability)."""
-    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+    if pwd is None or os.geteuid() != 0:
         return None
     try:
         entry = pwd.getpwnam("nobody")
@@ -90,7 +95,7 @@ def isolation(user, pid_namespace: bool) -> str:
     """How the worker was kept apart, in words (for the report)."""
     if user:
         who = "nobody"
-    elif hasattr(os, "geteuid") and os.geteuid() == 0:
+    elif pwd is not None and os.geteuid() == 0:
         who = "root without capabilities (nobody cannot read this Python)"
     else:
         who = "your user"
@@ -144,8 +149,8 @@ class Spawned:
         (they were handed to this process, a subreaper); reap what became ours."""
         try:
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        except (ProcessLookupError, PermissionError, AttributeError):  # (no process groups on Windows)
+            self.process.kill()
         for _ in range(200):
             table = _process_table()
             tree = self._descendants(table)
@@ -197,8 +202,6 @@ def enter_pid_namespace() -> bool:
     os.close(1)
     _, status = os.waitpid(child, 0)
     if os.WIFSIGNALED(status):
-        import resource
-
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
         if os.WTERMSIG(status) not in (signal.SIGKILL, signal.SIGSTOP):
             signal.signal(os.WTERMSIG(status), signal.SIG_DFL)
@@ -227,8 +230,8 @@ def _drop_capabilities() -> None:
 def confine(limits: dict) -> None:
     """In the worker, before the student's code: become `limits["user"]` (uid, gid) if given (or, as
     root, lose every capability), then set the resource limits of DEFAULT_LIMITS' keys."""
-    import resource
-
+    if resource is None:
+        return
     user = limits.get("user")
     if user:
         uid, gid = user
@@ -246,13 +249,18 @@ def confine(limits: dict) -> None:
     _prctl(PR_SET_NO_NEW_PRIVS, 1)  # no set-user-ID program can give privileges back
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # the worker dies with the grader
     mib = 1024 * 1024
-    for name, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_AS, limits["memory_mb"] * mib),
-                        (resource.RLIMIT_FSIZE, limits["file_mb"] * mib)):
-        resource.setrlimit(name, (value, value))
     cpu = int(limits["cpu_seconds"])
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))  # SIGXCPU at the soft limit, SIGKILL 5 s later
-    # a namespace's first process ignores signals it has no handler for: exit with the shell's status for SIGXCPU
-    signal.signal(signal.SIGXCPU, lambda number, frame: os._exit(128 + number))
+    wanted = [(resource.RLIMIT_CORE, 0, 0), (resource.RLIMIT_AS, limits["memory_mb"] * mib, limits["memory_mb"] * mib),
+              (resource.RLIMIT_FSIZE, limits["file_mb"] * mib, limits["file_mb"] * mib),
+              (resource.RLIMIT_CPU, cpu, cpu + 5)]  # SIGXCPU at the soft limit, SIGKILL 5 s later
     if hasattr(resource, "RLIMIT_NPROC"):
         allowed = _tasks_of(os.getuid()) + int(limits["processes"])
-        resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
+        wanted.append((resource.RLIMIT_NPROC, allowed, allowed))
+    for name, soft, hard in wanted:
+        try:
+            resource.setrlimit(name, (soft, hard))
+        except (ValueError, OSError):
+            if sys.platform.startswith("linux"):  # elsewhere some limits do not exist (macOS: address space)
+                raise
+    # a namespace's first process ignores signals it has no handler for: exit with the shell's status for SIGXCPU
+    signal.signal(signal.SIGXCPU, lambda number, frame: os._exit(128 + number))

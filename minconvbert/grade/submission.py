@@ -172,7 +172,8 @@ class RemoteSubmission:
             code = self.worker.process.wait(timeout=10)
         except Exception:  # still running: it stopped answering instead
             return f"{who} stopped answering"
-        if code in (-signal.SIGXCPU, 128 + signal.SIGXCPU):
+        cpu = getattr(signal, "SIGXCPU", 24)
+        if code in (-cpu, 128 + cpu):
             how = f"the CPU time limit ({self.limits['cpu_seconds']:g} s) was reached"
         elif code == -signal.SIGKILL:
             how = "killed by SIGKILL: the end of its CPU time, its memory, or a signal"
