@@ -31,6 +31,7 @@ __all__ = ["grade", "MAX_SOURCE"]
 
 MAX_SOURCE = 1024 * 1024  # bytes: a student file larger than this is not graded
 STARTUP_CPU = 120  # CPU seconds a worker may spend before its first check (imports, the student's import)
+IMPORT_TIMEOUT = 10.0  # seconds for the student's file to be imported, at least (a busy machine is slow)
 
 
 def _read_source(path: Path) -> tuple[str, str]:
@@ -104,14 +105,15 @@ def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results,
         for index, check in enumerate(checks):
             limit = timeout if timeout is not None else check.timeout
             if student is None:
+                import_limit = max(limit, IMPORT_TIMEOUT)
                 try:
                     student = _started_worker(assignment, source, path, checks[index:], timeout, limits or {},
-                                              time.monotonic() + limit)
+                                              time.monotonic() + import_limit)
                 except (StudentError, WorkerLost) as error:
                     if isinstance(error, StudentError):
                         reason = "could not import the file: " + error.reason
                     else:
-                        reason = f"importing {path.name} did not finish within {limit:g} s" if error.timed_out \
+                        reason = f"importing {path.name} did not finish within {import_limit:g} s" if error.timed_out \
                             else error.reason
                     for c in checks[index:]:
                         results[c.name] = Result(c.name, c.points, c.visible, 0.0, reason)

@@ -44,13 +44,14 @@ def make_student(assignment: Assignment, out_dir) -> list[Path]:
         module = inspect.getmodule(check.function)
         if module not in modules:
             modules.append(module)
-    header = (f"# The visible checks of {assignment.key} ({assignment.title}), exactly as the grader runs them.\n"
-              f"#     python -m pytest visible_checks.py                      these checks, on "
-              f"{assignment.student_file} beside this file\n"
-              f"#     python -m minconvbert.grade {assignment.key} <this folder>          every check, "
-              "hidden ones too: your score\n"
-              f"#     python -m minconvbert.grade {assignment.key} <this folder> --debug  the same in your process "
-              "(prints shown, breakpoint() works)\n\n")
+    spec = assignment.package.replace(".", "/") + "/spec.py"
+    grade_it = f"python -m minconvbert.grade {assignment.key} <this folder>"
+    usage = [("python -m pytest visible_checks.py", f"these checks, on {assignment.student_file}"),
+             (grade_it, "every check, the hidden ones too: your score"),
+             (grade_it + " --debug", "the same in your process (prints shown, breakpoint() works)")]
+    header = (f"# The visible checks of {assignment.key} ({assignment.title}), exactly as the grader runs them;\n"
+              f"# the helpers they call are in the installed package, {spec}.\n"
+              + "".join(f"#     {command:<54}{what}\n" for command, what in usage) + "\n")
     footer = ("\n\n# ----- for pytest: one test per check above, on the file beside this one "
               "------------------------------\n"
               "from minconvbert.grade.students import pytest_checks  # noqa: E402\n\n"

@@ -48,18 +48,18 @@ def test_syntax_error_fails_every_check_without_running_anything(tmp_path):
 def test_an_infinite_loop_times_out_only_the_checks_it_is_in(tmp_path):
     text = replace_once(solution_text("a2"), '    """The span each position reads',
                         '    while True:\n        pass\n    """The span each position reads')
-    report = grade("a2", write_student(tmp_path / "a2", "a2", text), timeout=3,
+    report = grade("a2", write_student(tmp_path / "a2", "a2", text), timeout=4,
                    only=["unfold_small", "kernel_size_one", "forward_matches_reference"])
     results = by_name(report)
-    assert "timed out after 3 s" in results["unfold_small"].reason
-    assert "timed out after 3 s" in results["forward_matches_reference"].reason  # the forward calls unfold_spans
+    assert "timed out after 4 s" in results["unfold_small"].reason
+    assert "timed out after 4 s" in results["forward_matches_reference"].reason  # the forward calls unfold_spans
     assert report.score == 0 and len(report.results) == 3
 
 
 def test_loops_at_import_and_exits_are_contained(tmp_path):
     report = grade("a1", write_student(tmp_path / "loop", "a1", "while True:\n    pass\n"), timeout=2,
-                   only=["mul_gradcheck", "tanh_gradcheck"])
-    assert report.score == 0 and all("did not finish within 2 s" in r.reason for r in report.results)
+                   only=["mul_gradcheck", "tanh_gradcheck"])  # an import gets 10 s at least, whatever the timeout
+    assert report.score == 0 and all("did not finish within 10 s" in r.reason for r in report.results)
 
     # os._exit ends the worker mid-check; sys.exit fails one check; prints go nowhere; a fresh worker carries on
     text = replace_once(solution_text("a1"), '        """(dL/da, dL/db), summed back to the shapes of a and b (hint: '
