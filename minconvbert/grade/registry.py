@@ -17,6 +17,7 @@ ASSIGNMENT_MODULES = {
     "a2": "minconvbert.grade.a2_span_conv",
     "a3": "minconvbert.grade.a3_mixed_attention",
     "a4": "minconvbert.grade.a4_head_analysis",
+    "a5": "minconvbert.grade.a5_kernels",
 }
 
 
@@ -36,6 +37,4 @@ def get_assignment(name: str) -> Assignment:
     if module_name is None:
         known = ", ".join(f"{k} ({v.rsplit('.', 1)[1]})" for k, v in ASSIGNMENT_MODULES.items())
         raise KeyError(f"unknown assignment {name!r}; known: {known}")
-    assignment = importlib.import_module(module_name).ASSIGNMENT
-    assignment.module = module_name
-    return assignment
+    return importlib.import_module(module_name).ASSIGNMENT

@@ -1,164 +1,198 @@
-"""Grade a student folder: run every check in a worker process, with a time limit per check.
+"""Grade a student folder: every check runs here, in the grader, on what the student's code returns.
 
-    report = grade("a1", "my_work/")          # a Report; print(report.format())
+    report = grade("a1", "my_work/")                 # a Report; print(report.format())
+    report = grade("a1", "my_work/", debug=True)     # in this process: prints shown, breakpoint() works
 
-The student's code runs in a separate Python process (`minconvbert.grade.worker`), never in the
-grader's: an infinite loop, a crash of the interpreter, `sys.exit()` or `os._exit()` in the
-student's code fails the check it happened in, and a fresh worker carries on with the checks that
-are left. A syntax error, or an exception while importing the file, fails every check with the
-reason. Nothing here is a security sandbox: it protects the grader from mistakes, not from malice.
+Grading reads the student's file (it is never put on sys.path), refuses it when it does not parse or
+imports what its assignment is graded against, then starts a worker process (see `submission` and
+`sandbox`) that runs the student's code on request. The checks and the expected values stay in this
+process: the worker only returns values, which the checks judge. A check that overruns its time
+limit, or a worker that dies or sends garbage, fails that check; a fresh worker carries on with the
+rest. Every worker, and whatever it started, is killed before the report is returned.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import queue
-import subprocess
-import sys
-import tempfile
-import threading
 import time
+import traceback
 from pathlib import Path
 
-import minconvbert
-from minconvbert.grade.framework import Assignment
+from minconvbert.backend import backend
+from minconvbert.grade.execute import load_submission
+from minconvbert.grade.framework import Assignment, Check, Score
+from minconvbert.grade.imports import describe_allowed, forbidden_imports
 from minconvbert.grade.registry import get_assignment
-from minconvbert.grade.report import Report, Result
+from minconvbert.grade.report import Report, Result, one_line
+from minconvbert.grade.sandbox import protect_grader
+from minconvbert.grade.submission import LocalSubmission, RemoteSubmission, StudentError, WorkerLost
+from minconvbert.grade.worker import describe
 
-__all__ = ["grade", "STARTUP_TIMEOUT"]
+__all__ = ["grade", "MAX_SOURCE"]
 
-STARTUP_TIMEOUT = 120.0  # seconds for the worker to import NumPy and minconvbert and run the setup
+MAX_SOURCE = 1024 * 1024  # bytes: a student file larger than this is not graded
+STARTUP_CPU = 120  # CPU seconds a worker may spend before its first check (imports, the student's import)
+IMPORT_TIMEOUT = 10.0  # seconds for the student's file to be imported, at least (a busy machine is slow)
 
 
-class _Worker:
-    """One worker process and a thread that turns its answers into a queue of events."""
+def _read_source(path: Path) -> tuple[str, str]:
+    """(source, problem): the student's file as text, or why it cannot be graded."""
+    if not path.is_file():
+        return "", f"no file {path.name} in the student folder"
+    if path.stat().st_size > MAX_SOURCE:
+        return "", f"{path.name} is larger than {MAX_SOURCE // 1024} kB"
+    try:
+        return path.read_text(encoding="utf-8"), ""
+    except UnicodeDecodeError:
+        return "", f"{path.name} is not UTF-8 text"
 
-    def __init__(self, assignment: Assignment, student_file: Path, names: list[str]):
-        package_root = str(Path(minconvbert.__file__).resolve().parents[1])
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
-        self.stderr = tempfile.TemporaryFile()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "minconvbert.grade.worker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=self.stderr, env=env, cwd=str(student_file.parent),
-        )
-        job = {"module": assignment.module, "student_file": str(student_file), "checks": names}
-        self.process.stdin.write(json.dumps(job).encode())
-        self.process.stdin.close()
-        self.events: queue.Queue = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
 
-    def _read(self) -> None:
-        for line in self.process.stdout:
+def _static_problem(assignment: Assignment, source: str, path: Path) -> str:
+    """Why the file is refused before any of it runs: a syntax error, or an import it may not make."""
+    try:
+        compile(source, str(path), "exec")
+        problems = forbidden_imports(source, assignment.allowed, str(path))
+    except SyntaxError as error:
+        return describe(error, str(path))
+    except ValueError as error:  # e.g. a NUL byte in the source
+        return f"{path.name} cannot be compiled ({error})"
+    if not problems:
+        return ""
+    return (f"{path.name} imports what {assignment.key.upper()} may not use ({'; '.join(problems[:3])}): it may "
+            f"import only {describe_allowed(assignment.allowed)}, because the rest of minconvbert is what it is "
+            "graded against; nothing was graded")
+
+
+def _judge(check: Check, student, ctx, filename: str, debug: bool) -> tuple[float, str]:
+    """(points earned, reason) of one check; WorkerLost passes through."""
+    try:
+        returned = check.function(student, ctx) if check.wants_context else check.function(student)
+    except StudentError as error:
+        return 0.0, error.reason
+    except AssertionError as error:
+        if debug:
+            traceback.print_exc()
+        return 0.0, one_line(error) or "AssertionError"
+    except Exception as error:  # in debug mode, the student's own exceptions arrive here
+        if debug:
+            traceback.print_exc()
+            return 0.0, describe(error, filename)
+        return 0.0, one_line(f"the check could not use what your code returned ({type(error).__name__}: {error})")
+    if isinstance(returned, Score):
+        fraction = min(1.0, max(0.0, float(returned.fraction)))
+        return check.points * fraction, one_line(returned.reason)
+    return check.points, ""
+
+
+def _started_worker(assignment, source: str, path: Path, checks_left, timeout, limits, deadline) -> RemoteSubmission:
+    """A worker with the submission imported, its CPU time bounded by the checks left (plus the startup);
+    raises StudentError (the import failed) or WorkerLost, having closed the worker."""
+    budget = STARTUP_CPU + sum(timeout or c.timeout for c in checks_left)
+    limits = {**limits, "cpu_seconds": min(limits.get("cpu_seconds", budget), budget)}
+    student = RemoteSubmission(str(path), assignment.allowed, assignment.preload, limits)
+    try:
+        student.start(source, deadline)
+    except BaseException:
+        student.close()
+        raise
+    return student
+
+
+def _run_remote(assignment, checks, source, path, ctx, timeout, limits, results, report) -> str:
+    """Run `checks` in workers; fills `results` and report.isolation; returns a note for the report (or "")."""
+    protect_grader()
+    student = None
+    try:
+        for index, check in enumerate(checks):
+            limit = timeout if timeout is not None else check.timeout
+            if student is None:
+                import_limit = max(limit, IMPORT_TIMEOUT)
+                try:
+                    student = _started_worker(assignment, source, path, checks[index:], timeout, limits or {},
+                                              time.monotonic() + import_limit)
+                except (StudentError, WorkerLost) as error:
+                    if isinstance(error, StudentError):
+                        reason = "could not import the file: " + error.reason
+                    else:
+                        reason = f"importing {path.name} did not finish within {import_limit:g} s" if error.timed_out \
+                            else error.reason
+                    for c in checks[index:]:
+                        results[c.name] = Result(c.name, c.points, c.visible, 0.0, reason)
+                    return reason
+                report.isolation = student.isolation
+            student.deadline = time.monotonic() + limit
+            started = time.perf_counter()
             try:
-                self.events.put(json.loads(line))
-            except ValueError:
-                continue  # not ours (the worker keeps this channel to itself; be tolerant anyway)
-        self.events.put(None)  # end of stream: the process is gone
-
-    def next_event(self, timeout: float):
-        """The next event, None if the worker died, or "timeout"."""
-        try:
-            return self.events.get(timeout=timeout)
-        except queue.Empty:
-            return "timeout"
-
-    def death_reason(self, who: str = "the student's code") -> str:
-        code = self.process.wait(timeout=10)
-        self.stderr.seek(0)
-        tail = self.stderr.read().decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
-        detail = f": {tail[0][:200]}" if tail[0] else ""
-        return f"{who} ended the grading process (exit code {code}){detail}"
-
-    def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-        self.process.wait()
-        self.stderr.close()
+                earned, reason = _judge(check, student, ctx, str(path), debug=False)
+            except WorkerLost as error:  # the worker cannot go on: a fresh one for the next check
+                earned = 0.0
+                reason = (f"timed out after {limit:g} s (an infinite loop, or far too slow)" if error.timed_out
+                          else error.reason)
+                student.close()
+                student = None
+            results[check.name] = Result(check.name, check.points, check.visible, earned, reason,
+                                         time.perf_counter() - started)
+    finally:
+        if student is not None:
+            student.close()
+    return ""
 
 
-def grade(assignment, student_dir, timeout: float | None = None, only: list[str] | None = None) -> Report:
+def _run_local(checks, source, path, ctx, results) -> str:
+    """--debug: import the file and run every check in this process, printing as it goes."""
+    try:
+        student = LocalSubmission(load_submission(source, str(path)))
+    except Exception as error:
+        traceback.print_exc()
+        reason = "could not import the file: " + describe(error, str(path))
+        for c in checks:
+            results[c.name] = Result(c.name, c.points, c.visible, 0.0, reason)
+        return reason
+    for check in checks:
+        print(f"----- {check.name} ({'visible' if check.visible else 'hidden'}, {check.points:g} points)", flush=True)
+        started = time.perf_counter()
+        earned, reason = _judge(check, student, ctx, str(path), debug=True)
+        results[check.name] = Result(check.name, check.points, check.visible, earned, reason,
+                                     time.perf_counter() - started)
+        print(f"      {earned:g}/{check.points:g}" + (f": {reason}" if reason else ""), flush=True)
+    return "debug run: the checks ran in this process, without time limits (not a grade)"
+
+
+def grade(assignment, student_dir, timeout: float | None = None, only: list[str] | None = None,
+          debug: bool = False, limits: dict | None = None) -> Report:
     """Run the checks of `assignment` (a key like "a1", or an Assignment) on the file in `student_dir`.
 
     timeout: seconds allowed per check (default: each check's own). only: names of the checks to
-    run (default: all). Never raises because of the student's code; raises ValueError / KeyError
-    / NotADirectoryError only when the grader itself is called wrongly.
+    run (default: all). debug: run them in this process (see the module docstring). limits: the
+    worker's resource limits (see sandbox.DEFAULT_LIMITS). Never raises because of the student's
+    code; raises ValueError / KeyError / NotADirectoryError only when called wrongly.
     """
     assignment = assignment if isinstance(assignment, Assignment) else get_assignment(assignment)
-    if not assignment.module:
-        raise ValueError(f"assignment {assignment.key!r}: its `module` (where the worker finds ASSIGNMENT) is not set")
     student_dir = Path(student_dir)
     if not student_dir.is_dir():
         raise NotADirectoryError(f"student folder {str(student_dir)!r} does not exist or is not a directory")
-    checks = assignment.ordered_checks if only is None else [assignment.get(name) for name in only]
-    if timeout is not None and timeout <= 0:
+    if timeout is not None and not timeout > 0:
         raise ValueError(f"timeout: expected a positive number of seconds, got {timeout}")
-    student_file = (student_dir / assignment.student_file).resolve()
-    report = Report(assignment.key, assignment.title, str(student_file))
+    checks = assignment.ordered_checks if only is None else [assignment.get(name) for name in only]
+    path = (student_dir / assignment.student_file).resolve()
+    report = Report(assignment.key, assignment.title, str(path))
     results: dict[str, Result] = {}
-
-    def fail_all(names, reason):
-        for name in names:
-            c = assignment.get(name)
-            results[name] = Result(name, c.points, c.visible, False, reason)
-
-    pending = [c.name for c in checks]
-    if not student_file.is_file():
-        report.note = f"{assignment.student_file} is missing from {student_dir}"
-        fail_all(pending, f"no file {assignment.student_file} in the student folder")
-        pending = []
-    while pending:
-        worker = _Worker(assignment, student_file, pending)
-        try:
-            pending = _run(worker, assignment, pending, timeout, results, fail_all, report)
-        finally:
-            worker.close()
+    source, problem = _read_source(path)
+    problem = problem or _static_problem(assignment, source, path)
+    with backend("numpy"):  # the expected values come from the readable reference kernels (nothing to compile)
+        ctx = None
+        if not problem and assignment.setup is not None and any(c.wants_context for c in checks):
+            try:
+                ctx = assignment.setup()
+            except Exception as error:
+                problem = (f"the grader's setup failed (not the student's code): {type(error).__name__}: "
+                           f"{one_line(error, 200)}")
+        if problem:
+            report.note = problem
+            for c in checks:
+                results[c.name] = Result(c.name, c.points, c.visible, 0.0, problem)
+        elif debug:
+            report.note = _run_local(checks, source, path, ctx, results)
+        else:
+            report.note = _run_remote(assignment, checks, source, path, ctx, timeout, limits, results, report)
     report.results = [results[c.name] for c in checks]
     return report
-
-
-def _run(worker: _Worker, assignment: Assignment, pending: list[str], timeout, results, fail_all, report) -> list:
-    """Drive one worker through `pending`; returns the checks still to run if it had to be stopped."""
-    event = worker.next_event(STARTUP_TIMEOUT)
-    if event is None or event == "timeout" or event.get("event") != "setup_done":
-        if event is None:
-            reason = worker.death_reason("the grader's setup (not the student's code)")
-        else:
-            reason = f"the grader's worker did not start within {STARTUP_TIMEOUT:g} s"
-        fail_all(pending, reason)
-        report.note = reason
-        return []
-    first = assignment.get(pending[0])
-    import_limit = timeout if timeout is not None else first.timeout
-    event = worker.next_event(import_limit)
-    if event == "timeout" or event is None:
-        reason = (f"importing {assignment.student_file} did not finish within {import_limit:g} s"
-                  if event == "timeout" else worker.death_reason() + " while importing the file")
-        fail_all(pending, reason)
-        report.note = reason
-        return []
-    if event.get("event") == "import_failed":
-        fail_all(pending, "could not import the file: " + event["reason"])
-        report.note = "could not import " + assignment.student_file + ": " + event["reason"]
-        return []
-    for index, name in enumerate(pending):
-        check = assignment.get(name)
-        limit = timeout if timeout is not None else check.timeout
-        event = worker.next_event(STARTUP_TIMEOUT)  # "start" comes at once
-        if event is None or event == "timeout":
-            results[name] = Result(name, check.points, check.visible, False, "the grader's worker stopped unexpectedly")
-            return pending[index + 1 :]
-        started = time.perf_counter()
-        event = worker.next_event(limit)
-        if event == "timeout":
-            results[name] = Result(name, check.points, check.visible, False,
-                                   f"timed out after {limit:g} s (an infinite loop, or far too slow)", limit)
-            return pending[index + 1 :]
-        if event is None:
-            results[name] = Result(name, check.points, check.visible, False, worker.death_reason(),
-                                   time.perf_counter() - started)
-            return pending[index + 1 :]
-        results[name] = Result(name, check.points, check.visible, bool(event["passed"]), event["reason"],
-                               float(event.get("seconds", 0.0)))
-    return []

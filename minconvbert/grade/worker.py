@@ -1,117 +1,144 @@
-"""The grader's worker process: import the student file, run checks, report each result.
+"""The worker process: it runs the student's code when the grader asks, and judges nothing.
 
-Started by `minconvbert.grade.runner` as `python -m minconvbert.grade.worker`, with a job on stdin:
+Started by `minconvbert.grade.submission` with `python -I` (no current folder, no PYTHONPATH on
+sys.path: the student's folder is never on it) in a session of its own, in a fresh empty folder:
 
-    {"module": "minconvbert.grade.a1_backward", "student_file": "/path/backward_ops.py",
-     "checks": ["mul_gradcheck", ...]}
+    python -I -c "<bootstrap>" <folder holding minconvbert> '<config JSON>'
 
-`module` is the module whose `ASSIGNMENT` holds the checks.
+It keeps its standard input and output as the channel to the grader and points file descriptors 0
+and 1 at /dev/null, imports NumPy and minconvbert, then `sandbox.confine` drops root and sets the
+resource limits, and it says {"ready": true}. Every request after that is one JSON line with an
+"id"; the answer repeats it:
 
-It answers with one JSON object per line on its *original* standard output, which it keeps for
-itself: file descriptor 1 is pointed at /dev/null first, so whatever the student's code prints
-cannot garble the answers. Events, in order:
+    {"id": 1, "op": "import", "source": "...", "filename": "/path/span_conv.py"}
+    {"id": 2, "op": "call", "path": "span_conv_forward", "args": [...], "kwargs": {...}, ...}
+    {"id": 3, "op": "map", "path": "span_conv_forward", "calls": [[args, kwargs], ...]}
+    {"id": 4, "op": "store", "key": "values", "value": ...}   {"id": 5, "op": "fetch", "key": "out"}
+answered by {"id": n, "value": ..., ...} or {"id": n, "error": "<one line: what the student's code raised>"}.
 
-    {"event": "setup_done"}                                  (assignment setup finished)
-    {"event": "imported"} | {"event": "import_failed", "reason": "..."}
-    {"event": "start", "name": ...}, {"event": "result", "name": ..., "passed": ..., "reason": ...}  per check
-    {"event": "done"}
-
-The runner kills the worker when a check takes too long, and starts a new one for the checks left.
-Kernels run on the readable NumPy backend: nothing to compile, and the same maths.
+The expected values and the checks stay in the grader: what comes back from here is only what the
+student's code returned, which the grader decodes as untrusted data.
 """
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import sys
-import time
 import traceback
 
+from minconvbert.grade import codec
+
+MAX_REQUEST = 512 * 1024 * 1024
 MAX_REASON = 400
+BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); from minconvbert.grade.worker import main; "
+             "sys.exit(main(sys.argv[2]))")
 
 
-def _send(channel, **event) -> None:
-    channel.write(json.dumps(event) + "\n")
-    channel.flush()
-
-
-def _where(error: BaseException, student_file: str) -> str:
+def _where(error: BaseException, filename: str) -> str:
     """' (at file.py:42 in name)' for the deepest traceback frame inside the student's file."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__)
-              if os.path.abspath(f.filename) == os.path.abspath(student_file)]
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
     if not frames:
         return ""
-    frame = frames[-1]
-    return f" (at {os.path.basename(frame.filename)}:{frame.lineno} in {frame.name})"
+    return f" (at {os.path.basename(filename)}:{frames[-1].lineno} in {frames[-1].name})"
 
 
-def describe(error: BaseException, student_file: str) -> str:
-    """A one-line reason for a failed check."""
+def describe(error: BaseException, filename: str) -> str:
+    """A one-line reason for what the student's code raised."""
+    if isinstance(error, SyntaxError) and error.filename == filename:
+        return f"SyntaxError in {os.path.basename(filename)} line {error.lineno}: {error.msg}"
     if isinstance(error, NotImplementedError):  # the stub says where already
         return f"not implemented ({error})" if str(error) else "not implemented"
-    elif isinstance(error, AssertionError) and str(error):
-        text = str(error)
-    else:
-        text = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
-    text = " ".join(text.split()) + _where(error, student_file)
+    text = str(error) if isinstance(error, AssertionError) and str(error) else (
+        f"{type(error).__name__}: {error}" if str(error) else type(error).__name__)
+    text = " ".join(text.split()) + _where(error, filename)
     return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
 
 
-def import_student(path: str, module_name: str = "student_submission"):
-    """Import the student's file by path (not installed, not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # so that dataclasses, pickling etc. inside it work
-    spec.loader.exec_module(module)
-    return module
+class _Server:
+    """The state between requests: the student's module, its filename, the stored values."""
+
+    def __init__(self, config: dict):
+        self.config = config
+        self.module = None
+        self.filename = ""
+        self.store: dict = {}
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "import":
+            from minconvbert.grade.execute import SUBMISSION, load_submission
+            from minconvbert.grade.imports import guard_imports
+
+            self.filename = str(request["filename"])
+            guard_imports(self.config.get("allowed", ()), importer=SUBMISSION)
+            self.module = load_submission(str(request["source"]), self.filename)
+            return {}
+        if op == "store":
+            self.store[str(request["key"])] = codec.decode(request["value"])
+            return {}
+        if op == "fetch":
+            return {"value": codec.encode(self.store[str(request["key"])])}
+        from minconvbert.grade.execute import call
+
+        if self.module is None:
+            raise RuntimeError("no submission imported")
+        if op == "map":
+            values = []
+            for args, kwargs in codec.decode(request["calls"], markers=True):
+                values.append(call(self.module, request["path"], args, kwargs, watch=False, store=self.store).value)
+            return {"value": codec.encode(values)}
+        if op != "call":
+            raise ValueError(f"unknown request {str(op)[:40]!r}")
+        backward = request.get("backward")
+        outcome = call(self.module, request["path"], codec.decode(request["args"], markers=True),
+                       codec.decode(request["kwargs"], markers=True),
+                       backward=None if backward is None else codec.decode(backward),
+                       through=request.get("through"), count_lines=bool(request.get("count_lines")),
+                       watch=bool(request.get("watch", True)), repeat=int(request.get("repeat", 1)), store=self.store)
+        answer = {"grads": codec.encode(outcome.grads), "changed": outcome.changed,
+                  "built": codec.encode(outcome.built), "lines": outcome.lines}
+        if request.get("store_as"):
+            self.store[str(request["store_as"])] = outcome.value
+            answer["value"] = None
+        else:
+            answer["value"] = codec.encode(outcome.value)
+        return answer
 
 
-def main() -> int:
-    job = json.loads(sys.stdin.read())
-    channel = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+def main(config_json: str) -> int:
+    from minconvbert.grade.sandbox import confine, enter_pid_namespace
+
+    config = json.loads(config_json)
+    own_namespace = enter_pid_namespace()
+    requests = os.fdopen(os.dup(0), "rb")
+    answers = os.fdopen(os.dup(1), "wb")
     devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 1)  # the student's prints go nowhere
-    os.dup2(devnull, 0)  # and input() finds nothing to read
+    os.dup2(devnull, 0)  # input() finds nothing to read
+    os.dup2(devnull, 1)  # and what the student's code prints goes nowhere
 
     import minconvbert
+    from minconvbert.grade.execute import BUILDERS  # noqa: F401  (the model code, before the limits)
 
-    minconvbert.set_default_backend("numpy")
-    assignment = importlib.import_module(job["module"]).ASSIGNMENT
-    ctx = assignment.setup() if assignment.setup is not None else None
-    _send(channel, event="setup_done")
+    minconvbert.set_default_backend(config.get("backend", "numpy"))
+    for name in config.get("preload", ()):
+        importlib.import_module(name)
+    confine(config["limits"])
 
-    student_file = job["student_file"]
-    try:
-        student = import_student(student_file)
-    except BaseException as error:  # SyntaxError, anything raised at import, even SystemExit
-        reason = describe(error, student_file)
-        if isinstance(error, SyntaxError):
-            reason = f"SyntaxError in {os.path.basename(student_file)} line {error.lineno}: {error.msg}"
-        _send(channel, event="import_failed", reason=reason)
-        return 0
-    _send(channel, event="imported")
+    def send(message: dict) -> None:
+        answers.write(codec.dumps(message))
+        answers.flush()
 
-    for name in job["checks"]:
-        check = assignment.get(name)
-        _send(channel, event="start", name=name)
-        start = time.perf_counter()
+    send({"ready": True, "pid_namespace": own_namespace})
+    server = _Server(config)
+    while True:
+        line = requests.readline(MAX_REQUEST)
+        if not line:
+            return 0
+        request = codec.loads(line)
         try:
-            if check.wants_context:
-                check.function(student, ctx)
-            else:
-                check.function(student)
-            passed, reason = True, ""
-        except BaseException as error:  # a student's sys.exit() or KeyboardInterrupt fails the check, nothing more
-            passed, reason = False, describe(error, student_file)
-        _send(channel, event="result", name=name, passed=passed, reason=reason,
-              seconds=time.perf_counter() - start)
-    _send(channel, event="done")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+            answer = server.handle(request)
+        except BaseException as error:  # the student's sys.exit() or KeyboardInterrupt fails the request, nothing more
+            answer = {"error": describe(error, server.filename)}
+        send({"id": request.get("id"), **answer})

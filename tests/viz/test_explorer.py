@@ -55,7 +55,7 @@ def test_the_page_carries_the_models_weights_to_display_precision(nano):
     data = page_data(viz.head_explorer(model, tokenizer, TEXT).to_html())
     assert data["tokens"] == tokens and data["digits"] == DIGITS == 3
     assert (data["num_layers"], data["num_heads"], data["kernel_size"]) == (
-        model.config.num_hidden_layers, model.config.attention_heads, model.config.conv_kernel_size)
+        model.config.num_hidden_layers, model.config.heads_per_kind, model.config.conv_kernel_size)
     half_step = 0.5 * 10.0**-DIGITS + 1e-7  # rounding to the shown decimals, and float32
     assert np.abs(data["attentions"] - attentions).max() <= half_step
     assert np.abs(data["conv_kernels"] - kernels).max() <= half_step

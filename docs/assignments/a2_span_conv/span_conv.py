@@ -27,11 +27,7 @@ def unfold_spans(values, kernel_size):
 
     values (B, T, H, D), kernel_size K odd -> (B, T, H, D, K), same dtype as values.
     """
-    # BEGIN SOLUTION
-    pad = (kernel_size - 1) // 2
-    padded = np.pad(values, ((0, 0), (pad, kernel_size - 1 - pad), (0, 0), (0, 0)))  # (B, T + K - 1, H, D)
-    return np.lib.stride_tricks.sliding_window_view(padded, kernel_size, axis=1).copy()  # (B, T, H, D, K)
-    # END SOLUTION
+    raise NotImplementedError("unfold_spans: write this part")
 
 
 def span_conv_forward(values, kernels):
@@ -39,10 +35,7 @@ def span_conv_forward(values, kernels):
 
     values (B, T, H, D), kernels (B, T, H, K) -> (B, T, H, D).
     """
-    # BEGIN SOLUTION
-    spans = unfold_spans(values, kernels.shape[-1])  # (B, T, H, D, K)
-    return np.einsum("bthdk,bthk->bthd", spans, kernels).astype(np.result_type(values, kernels), copy=False)
-    # END SOLUTION
+    raise NotImplementedError("span_conv_forward: write this part")
 
 
 def span_conv_backward(values, kernels, grad_out):
@@ -52,18 +45,7 @@ def span_conv_backward(values, kernels, grad_out):
     dL/dvalues[b, s, h, d]  = sum_k kernels[b, s - k + P, h, k] * grad_out[b, s - k + P, h, d]
     (terms whose position falls outside [0, T) are zero).
     """
-    # BEGIN SOLUTION
-    T, K = values.shape[1], kernels.shape[-1]
-    pad = (K - 1) // 2
-    grad_kernels = np.einsum("bthd,bthdk->bthk", grad_out, unfold_spans(values, K))  # (B, T, H, K)
-    grad_values = np.zeros(values.shape, dtype=grad_out.dtype)
-    for k in range(K):
-        shift = k - pad  # out[t] read values[t + shift] through tap k
-        lo, hi = max(0, -shift), min(T, T - shift)  # the t for which t + shift lies in [0, T)
-        if lo < hi:
-            grad_values[:, lo + shift : hi + shift] += kernels[:, lo:hi, :, k, None] * grad_out[:, lo:hi]
-    return grad_values, grad_kernels.astype(grad_out.dtype, copy=False)
-    # END SOLUTION
+    raise NotImplementedError("span_conv_backward: write this part")
 
 
 class SpanConv(Function):

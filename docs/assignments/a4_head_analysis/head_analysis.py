@@ -40,15 +40,7 @@ def mean_attention_distance(attentions, attention_mask=None):
     distance[h] = mean over the real query positions (b, i) of the whole batch of
                   sum_j attentions[b, h, i, j] * |i - j|
     """
-    # BEGIN SOLUTION
-    probs = np.asarray(attentions, dtype=np.float64)  # (B, H, T, T)
-    B, _, T, _ = probs.shape
-    positions = np.arange(T)
-    distance = np.abs(positions[:, None] - positions[None, :])  # (T, T): |i - j|
-    per_query = (probs * distance).sum(axis=-1)  # (B, H, T)
-    weights = _query_weights(attention_mask, B, T)  # (B, T)
-    return np.einsum("bht,bt->h", per_query, weights) / weights.sum()
-    # END SOLUTION
+    raise NotImplementedError("mean_attention_distance: write this part")
 
 
 def mean_kernel_distance(conv_kernels, attention_mask=None):
@@ -58,14 +50,7 @@ def mean_kernel_distance(conv_kernels, attention_mask=None):
                   sum_k conv_kernels[b, h, t, k] * |k - (K - 1) // 2|
     Every one of the K weights counts, also those that fall outside the sequence near its ends.
     """
-    # BEGIN SOLUTION
-    kernels = np.asarray(conv_kernels, dtype=np.float64)  # (B, H, T, K)
-    B, _, T, K = kernels.shape
-    offsets = np.abs(np.arange(K) - (K - 1) // 2)  # (K,)
-    per_position = (kernels * offsets).sum(axis=-1)  # (B, H, T)
-    weights = _query_weights(attention_mask, B, T)  # (B, T)
-    return np.einsum("bht,bt->h", per_position, weights) / weights.sum()
-    # END SOLUTION
+    raise NotImplementedError("mean_kernel_distance: write this part")
 
 
 def even_attention_distance(attention_mask):
@@ -74,26 +59,12 @@ def even_attention_distance(attention_mask):
 
     attention_mask (B, T), 1 for real tokens, 0 for padding.
     """
-    # BEGIN SOLUTION
-    mask = np.asarray(attention_mask) != 0  # (B, T)
-    T = mask.shape[1]
-    positions = np.arange(T)
-    distance = np.abs(positions[:, None] - positions[None, :])  # (T, T)
-    total, count = 0.0, 0
-    for row in mask:
-        keys = distance[:, row]  # (T, n): |i - j| for every real key j
-        per_query = keys.mean(axis=1)  # (T,): the even head's expected distance for each query
-        total += per_query[row].sum()
-        count += int(row.sum())
-    return float(total / count)
-    # END SOLUTION
+    raise NotImplementedError("even_attention_distance: write this part")
 
 
 def even_kernel_distance(kernel_size):
     """The mean distance of a convolution head whose kernel is 1/K at each of its K offsets: a float."""
-    # BEGIN SOLUTION
-    return float(np.abs(np.arange(kernel_size) - (kernel_size - 1) // 2).mean())
-    # END SOLUTION
+    raise NotImplementedError("even_kernel_distance: write this part")
 
 
 def ablation_loss_change(model, batch, kind, layer, head):
@@ -105,22 +76,7 @@ def ablation_loss_change(model, batch, kind, layer, head):
     `model(...).loss` in eval mode (no dropout) without recording a graph; afterwards the model is
     back in the mode (train or eval) it was in.
     """
-    # BEGIN SOLUTION
-    config = model.config
-    keep = np.ones((config.num_hidden_layers, config.heads_per_kind))
-    off = keep.copy()
-    off[layer, head] = 0.0
-    masks = {"attention": (off, keep), "conv": (keep, off)}[kind]
-    was_training = model.training
-    model.eval()
-    try:
-        with no_grad():
-            base = model(**batch).loss.item()
-            ablated = model(**batch, head_mask=masks[0], conv_head_mask=masks[1]).loss.item()
-    finally:
-        model.train(was_training)
-    return float(ablated - base)
-    # END SOLUTION
+    raise NotImplementedError("ablation_loss_change: write this part")
 
 
 def classify_heads(distances, even_distance, local_below=0.5, global_above=0.9):
@@ -128,10 +84,4 @@ def classify_heads(distances, even_distance, local_below=0.5, global_above=0.9):
 
     "local" if r < local_below, "global" if r >= global_above, "intermediate" otherwise.
     """
-    # BEGIN SOLUTION
-    ratio = np.asarray(distances, dtype=np.float64) / even_distance  # (L, H)
-    labels = np.full(ratio.shape, "intermediate", dtype=object)
-    labels[ratio < local_below] = "local"
-    labels[ratio >= global_above] = "global"
-    return labels
-    # END SOLUTION
+    raise NotImplementedError("classify_heads: write this part")

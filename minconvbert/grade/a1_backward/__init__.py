@@ -1,6 +1,7 @@
 """Assignment A1: write the backward of Mul, Div, Tanh, MatMul, Sum, Softmax, LayerNorm, Gelu, CrossEntropy.
 
-Graded by float64 gradient checks and against the engine's own operations (minconvbert.functional).
+Graded against finite differences of each operation's maths and against the engine's own operations
+(minconvbert.functional).
 """
 
 from minconvbert.grade.a1_backward import hidden, visible  # noqa: F401  (registers the checks)

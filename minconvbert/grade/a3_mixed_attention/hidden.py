@@ -1,10 +1,12 @@
-"""A3's hidden checks: other head counts, kernel sizes, short sequences, float32, and a gradient check."""
+"""A3's hidden checks: other head counts, kernel sizes, short sequences, float32, and the gradients of a
+tiny block against finite differences of the model."""
 
 import numpy as np
 
 from minconvbert.grade.a3_mixed_attention.spec import A3, Case, compare_block
-from minconvbert.grade.checks import grad_check, need
-from minconvbert.tensor import Tensor
+from minconvbert.grade.checks import close, numeric_gradients
+from minconvbert.grade.codec import Const, Leaf
+from minconvbert.tensor import Tensor, no_grad
 
 
 @A3.check(points=1, visible=False)
@@ -39,16 +41,25 @@ def float32_block(student):
 
 @A3.check(points=2, visible=False)
 def gradcheck_block(student):
-    """Finite differences through mixed_attention, for the input and two weights, on a tiny block."""
+    """The gradients of a tiny block for the input and two weights equal finite differences of the model."""
     case = Case(seed=11, batch=1, seq=4, hidden_size=8, num_attention_heads=2, head_ratio=1, conv_kernel_size=3,
                 padded=1)
-    params = case.student_params()
-    mixed_attention = need(student, "mixed_attention")
     names = ("conv_kernel_layer.weight", "key_conv_attn_layer.depthwise.weight")
+    params = dict(case.block.named_parameters())
+    direction = np.random.default_rng(12).standard_normal(case.x.shape)
+    outcome = student.run("mixed_attention", Leaf(case.x, "hidden_states"), case.params(), case.heads,
+                          Const(case.mask), backward=direction, through=0)
 
-    def fn(x, w1, w2):
-        p = dict(params, **dict(zip(names, (w1, w2))))
-        return mixed_attention(x, p, case.heads, case.mask)[0]
+    def model(x, w1, w2):
+        saved = [params[n].data for n in names]
+        params[names[0]].data, params[names[1]].data = w1, w2
+        try:
+            with no_grad():
+                return case.expected(Tensor(x))[0].data
+        finally:
+            params[names[0]].data, params[names[1]].data = saved
 
-    inputs = [Tensor(case.x, requires_grad=True)] + [Tensor(params[n].data.copy(), requires_grad=True) for n in names]
-    grad_check(fn, inputs, "mixed_attention")
+    arrays = [case.x] + [params[n].data.copy() for n in names]
+    for name, want in zip(("hidden_states", *names), numeric_gradients(model, arrays, direction)):
+        close(outcome.grads.get(name), want, f"mixed_attention: gradient of {name} (vs finite differences)",
+              atol=1e-5, rtol=1e-4)

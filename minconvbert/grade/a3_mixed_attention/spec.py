@@ -1,8 +1,13 @@
-"""Assignment A3 (the mixed attention block): its definition, and the model block its checks compare with."""
+"""Assignment A3 (the mixed attention block): its definition, and the model block its checks compare with.
+
+Each case builds the model's ConvBertSelfAttention with random weights here, in the grader; the
+student's functions receive the same weights as Tensors (Leaf arguments: their gradients come back).
+"""
 
 import numpy as np
 
 from minconvbert.grade.checks import array_of, close
+from minconvbert.grade.codec import Const, Leaf
 from minconvbert.grade.framework import Assignment
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.models.convbert.layers import ConvBertSelfAttention, additive_attention_mask
@@ -14,10 +19,13 @@ A3 = Assignment(
     name="a3_mixed_attention",
     title="the mixed attention block",
     student_file="mixed_attention.py",
+    package=__package__,
+    allowed=("minconvbert.functional", "minconvbert.function", "minconvbert.tensor", "minconvbert.testing"),
 )
 
 BASE = dict(vocab_size=10, hidden_size=24, num_hidden_layers=1, num_attention_heads=4, head_ratio=2,
             intermediate_size=8, conv_kernel_size=5, attention_probs_dropout_prob=0.0, hidden_dropout_prob=0.0)
+AXES = {"context": "btc", "probs": "bhij", "kernels": "bthk"}
 
 
 class Case:
@@ -37,31 +45,29 @@ class Case:
             keep = np.ones((batch, seq), dtype=np.int64)
             keep[-1, seq - padded:] = 0  # the last sequence ends in padding
             self.mask = additive_attention_mask(keep, dtype)  # (B, 1, 1, T)
-        self.dtype = dtype
 
-    def expected(self):
-        """(context (B, T, C), probs (B, H, T, T), kernels (B, T, H, K)) from the model."""
-        return self.block(Tensor(self.x), self.mask)
+    def expected(self, x=None):
+        """(context (B, T, C), probs (B, H, T, T), kernels (B, T, H, K)) of the model, as Tensors."""
+        return self.block(Tensor(self.x) if x is None else x, None if self.mask is None else Tensor(self.mask))
 
-    def student_params(self):
-        """Fresh leaves holding copies of the weights (the student's gradients land there)."""
-        return {name: Tensor(p.data.copy(), requires_grad=True) for name, p in self.block.named_parameters()}
+    def params(self):
+        """The weights as Leaf arguments, by the model's parameter names (their gradients come back by name)."""
+        return {name: Leaf(p.data.copy(), name) for name, p in self.block.named_parameters()}
+
+    def weight(self, name: str) -> Leaf:
+        return Leaf(dict(self.block.named_parameters())[name].data.copy(), name)
 
     def projections(self):
-        """The model's query, key, value and key_conv of the input, as constants."""
-        x = Tensor(self.x)
-        b = self.block
-        return (b.query(x).detach(), b.key(x).detach(), b.value(x).detach(),
-                b.key_conv_attn_layer(x).detach())
+        """The model's query, key, value and key_conv of the input, as arrays."""
+        x, b = Tensor(self.x), self.block
+        return tuple(layer(x).data for layer in (b.query, b.key, b.value, b.key_conv_attn_layer))
 
 
-def compare_block(student, case, what, atol=1e-8, rtol=1e-6):
+def compare_block(student, case: Case, what: str, atol=1e-8, rtol=1e-6) -> None:
     """The student's mixed_attention against the model: the three outputs."""
-    mixed_attention = getattr(student, "mixed_attention", None)
-    if mixed_attention is None:
-        raise AssertionError("the student file defines no mixed_attention")
-    got = mixed_attention(Tensor(case.x), case.student_params(), case.heads, case.mask)
+    got = student.run("mixed_attention", Const(case.x), case.params(), case.heads,
+                      None if case.mask is None else Const(case.mask)).value
     if not isinstance(got, tuple) or len(got) != 3:
         raise AssertionError(f"{what}: mixed_attention must return (context, probs, kernels)")
     for name, mine, theirs in zip(("context", "probs", "kernels"), got, case.expected()):
-        close(array_of(mine, f"{what}: {name}"), theirs, f"{what}: {name}", atol=atol, rtol=rtol)
+        close(array_of(mine, f"{what}: {name}"), theirs, f"{what}: {name}", atol=atol, rtol=rtol, axes=AXES[name])

@@ -7,7 +7,6 @@ import numpy as np
 from minconvbert import analysis
 from minconvbert.grade.a4_head_analysis.spec import (
     A4,
-    as_float,
     check_ablation,
     check_distances,
     compare_distances,
@@ -16,7 +15,7 @@ from minconvbert.grade.a4_head_analysis.spec import (
     expected_even_kernel_distance,
     expected_labels,
 )
-from minconvbert.grade.checks import close, need
+from minconvbert.grade.checks import as_float, close
 
 
 def _rows(rng, shape, dtype=np.float64):
@@ -52,23 +51,24 @@ def attention_distance_other_layers(student, ctx):
 def attention_distance_pooled_over_padding(student):
     """Sequences of lengths 7, 2 and 4 (one mean over all their real queries; padded rows ignored), float32,
     and attention_mask=None."""
-    function = need(student, "mean_attention_distance")
     maps, mask = _padded_case(3, [7, 2, 4], 7, 3, 7, np.float32)
-    compare_distances(function(maps, mask), analysis.mean_attention_distance(maps, mask), "padded float32 batch")
+    compare_distances(student.run("mean_attention_distance", maps, mask).value,
+                      analysis.mean_attention_distance(maps, mask), "padded float32 batch")
     full, _ = _padded_case(4, [5, 5], 5, 2, 5)
-    compare_distances(function(full, None), analysis.mean_attention_distance(full), "attention_mask=None")
+    compare_distances(student.run("mean_attention_distance", full, None).value, analysis.mean_attention_distance(full),
+                      "attention_mask=None")
 
 
 @A4.check(points=2, visible=False)
 def kernel_distance_edges_and_even_k(student):
     """Kernels with weight on taps outside the sequence, an even kernel size (K = 4), K = 1, float32, padding."""
-    function = need(student, "mean_kernel_distance")
     for seed, K, dtype in ((5, 4, np.float64), (6, 1, np.float64), (7, 5, np.float32)):
         kernels, mask = _padded_case(seed, [3, 6, 1], 6, 2, K, dtype)
-        compare_distances(function(kernels, mask), analysis.mean_kernel_distance(kernels, mask),
-                          f"K = {K}, {np.dtype(dtype).name}, padded")
+        compare_distances(student.run("mean_kernel_distance", kernels, mask).value,
+                          analysis.mean_kernel_distance(kernels, mask), f"K = {K}, {np.dtype(dtype).name}, padded")
     kernels, _ = _padded_case(8, [4], 4, 1, 9)  # T = 4 < K = 9: most taps fall outside the sequence
-    compare_distances(function(kernels, None), analysis.mean_kernel_distance(kernels), "T = 4, K = 9, no mask")
+    compare_distances(student.run("mean_kernel_distance", kernels, None).value, analysis.mean_kernel_distance(kernels),
+                      "T = 4, K = 9, no mask")
 
 
 @A4.check(points=1, visible=False)
@@ -84,39 +84,36 @@ def kernel_distance_other_layers(student, ctx):
 def even_distances_other_inputs(student):
     """even_attention_distance with lengths 1, 5 and 3 in T = 5; even_kernel_distance for K = 1, 3, 4, 7."""
     mask = (np.arange(5)[None, :] < np.array([1, 5, 3])[:, None]).astype(np.int64)
-    got = as_float(need(student, "even_attention_distance")(mask), "even_attention_distance")
+    got = as_float(student.run("even_attention_distance", mask).value, "even_attention_distance")
     close(got, expected_even_attention_distance(mask), "even_attention_distance(lengths 1, 5, 3)")
     for K in (1, 3, 4, 7):
-        got = as_float(need(student, "even_kernel_distance")(K), "even_kernel_distance")
+        got = as_float(student.run("even_kernel_distance", K).value, "even_kernel_distance")
         close(got, expected_even_kernel_distance(K), f"even_kernel_distance({K})")
 
 
 @A4.check(points=2, visible=False)
 def ablation_attention_head(student, ctx):
     """ablation_loss_change(model, batch "b", "attention", 3, 1)."""
-    check_ablation(student, ctx.student_model(), ctx.batch("b"), "attention", 3, 1, ctx.ablation("b")["attention", 3, 1],
-                   "ablation_loss_change(attention head 1 of layer 3, batch b)")
+    check_ablation(student, ctx, "b", "attention", 3, 1, "ablation_loss_change(attention head 1 of layer 3, batch b)")
 
 
 @A4.check(points=1, visible=False)
 def ablation_from_train_mode(student, ctx):
     """A model handed over in train mode: the eval-mode loss change, and the model back in train mode."""
-    model = ctx.student_model().train()
-    batch = ctx.batch("a")
-    check_ablation(student, model, batch, "conv", 2, 1, ctx.ablation("a")["conv", 2, 1],
-                   "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)")
-    if not model.training:
+    outcome = check_ablation(student, ctx, "a", "conv", 2, 1,
+                             "ablation_loss_change(conv head 1 of layer 2) on a model in train mode (use eval mode)",
+                             train=True)
+    if outcome.built[0].get("training") is not True:
         raise AssertionError("ablation_loss_change left a model that was in train mode in eval mode")
-    original = ctx.batch("a")
-    if any(not np.array_equal(batch[key], original[key]) for key in original):
-        raise AssertionError("ablation_loss_change modified the batch")
+    if outcome.changed:
+        raise AssertionError(f"ablation_loss_change modified the batch ({', '.join(outcome.changed)})")
 
 
 @A4.check(points=1, visible=False)
 def classify_boundaries(student):
     """Ratios exactly at the thresholds, other thresholds, and a (1, 7) input."""
-    classify = need(student, "classify_heads")
     distances = np.array([[0.6, 0.99, 1.0, 1.2, 1.79, 1.8, 2.5]])  # / 2.0: 0.3, 0.495, 0.5, 0.6, 0.895, 0.9, 1.25
-    compare_labels(classify(distances.copy(), 2.0), expected_labels(distances, 2.0), "default thresholds")
-    compare_labels(classify(distances.copy(), 2.0, local_below=0.3, global_above=0.6),
+    compare_labels(student.run("classify_heads", distances, 2.0).value, expected_labels(distances, 2.0),
+                   "default thresholds")
+    compare_labels(student.run("classify_heads", distances, 2.0, local_below=0.3, global_above=0.6).value,
                    expected_labels(distances, 2.0, 0.3, 0.6), "local_below=0.3, global_above=0.6")

@@ -1,11 +1,12 @@
 """Assignment A4 (conv vs attention heads on the nano model): its definition, the fixed inputs, and the
 expected values, computed with minconvbert.analysis.
 
-The setup (run once per grading worker, before the student's file is imported) loads the embedded
-nano model and tokenizer and builds two fixed masked batches of docstring-style sentences of
-different lengths, padded. Expected values are computed on demand, on that model, which the
-student's code never receives: ablation checks hand the student a fresh copy (`student_model`),
-so nothing the student's code does to a model can change the answers it is graded against.
+The setup (run once per grading run, in the grader's process) loads the embedded nano model and
+tokenizer and builds two fixed masked batches of docstring-style sentences of different lengths,
+padded. Expected values are computed on demand, on that model, which the student's code never
+sees: it runs in the worker, where an ablation check has a fresh copy built for it
+(`Build("nano_model")`), so nothing the student's code does to a model can change the answers.
+Nothing is hard-coded from a particular training of the nano model.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 
 from minconvbert import analysis
 from minconvbert.data.masking import mask_tokens
-from minconvbert.grade.checks import close, need
+from minconvbert.grade.checks import as_float, close
+from minconvbert.grade.codec import Build
 from minconvbert.grade.framework import Assignment
 from minconvbert.tensor import no_grad
 
@@ -64,12 +66,6 @@ class NanoContext:
         """A copy of fixed batch `name` ("a" or "b"), so the student cannot change the original."""
         return {key: value.copy() for key, value in self._batches[name].items()}
 
-    def student_model(self):
-        """A fresh nano model for the student's code (in eval mode)."""
-        from minconvbert.models.convbert import ConvBertForMaskedLM
-
-        return ConvBertForMaskedLM.from_pretrained(NANO).eval()
-
     def outputs(self, name: str):
         """(attentions, conv_kernels): per-layer lists of (B, H, T, T) and (B, H, T, K) float32 arrays."""
         if name not in self._outputs:
@@ -92,7 +88,14 @@ class NanoContext:
 
 
 def setup() -> NanoContext:
-    return NanoContext()
+    """The nano context, built once per process (the checks never change it)."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        _CONTEXT = NanoContext()
+    return _CONTEXT
+
+
+_CONTEXT = None
 
 
 A4 = Assignment(
@@ -100,6 +103,8 @@ A4 = Assignment(
     name="a4_head_analysis",
     title="conv vs attention heads on the nano model",
     student_file="head_analysis.py",
+    package=__package__,
+    allowed=("minconvbert.tensor",),
     setup=setup,
 )
 
@@ -124,40 +129,32 @@ def expected_labels(distances, even, local_below=0.5, global_above=0.9) -> np.nd
     return np.where(ratio < local_below, "local", np.where(ratio >= global_above, "global", "intermediate"))
 
 
-def as_float(value, what: str) -> float:
-    """A Python float from the student's scalar answer; a clear failure for anything else."""
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what}: expected a number, got {type(value).__name__}") from None
-    if array.shape not in ((), (1,)):
-        raise AssertionError(f"{what}: expected a single number, got an array of shape {array.shape}")
-    return float(array.reshape(()))
-
-
 def compare_distances(got, want, what: str, rtol: float = 1e-5) -> None:
     """Per-head distances: same shape, within float32 accuracy."""
-    close(np.asarray(got, dtype=np.float64) if not isinstance(got, np.ndarray) else got, want, what,
-          atol=1e-6, rtol=rtol)
+    close(got, want, what, atol=1e-6, rtol=rtol, axes="h")
 
 
 def check_distances(student, function: str, maps, mask, what: str) -> None:
     """The student's `function` (mean_attention_distance or mean_kernel_distance) on (maps, mask)
     against minconvbert.analysis's function of the same name."""
-    compare_distances(need(student, function)(maps, mask), getattr(analysis, function)(maps, mask), what)
+    compare_distances(student.run(function, maps, mask).value, getattr(analysis, function)(maps, mask), what)
 
 
-def check_ablation(student, model, batch, kind: str, layer: int, head: int, want: float, what: str) -> None:
-    """The student's ablation_loss_change(model, batch, kind, layer, head) against `want`."""
-    got = need(student, "ablation_loss_change")(model, batch, kind, layer, head)
-    close(as_float(got, "ablation_loss_change"), want, what, atol=2e-4, rtol=1e-3)
+def check_ablation(student, ctx, batch: str, kind: str, layer: int, head: int, what: str, train: bool = False):
+    """The student's ablation_loss_change(a fresh nano model, batch `batch`, kind, layer, head) against
+    analysis.head_ablation's (computed only once the student's answer is in); returns the Outcome (its
+    `built[0]["training"]`: the mode the model was left in)."""
+    outcome = student.run("ablation_loss_change", Build("nano_model", {"train": train}), ctx.batch(batch), kind, layer,
+                          head)
+    got = as_float(outcome.value, "ablation_loss_change")
+    close(got, ctx.ablation(batch)[kind, layer, head], what, atol=2e-4, rtol=1e-3)
+    return outcome
 
 
 def compare_labels(got, want, what: str) -> None:
-    try:
-        got = np.asarray(got).astype(str)
-    except (TypeError, ValueError):
-        raise AssertionError(f"{what}: expected an (L, H) array of labels, got {type(got).__name__}") from None
+    if not isinstance(got, np.ndarray):
+        raise AssertionError(f"{what}: expected an (L, H) array of labels, got {got!r:.60}")
+    got = got.astype(str)
     if got.shape != want.shape:
         raise AssertionError(f"{what}: shape {got.shape}, expected {want.shape}")
     wrong = [(tuple(int(i) for i in index), got[index], want[index]) for index in zip(*np.nonzero(got != want))]

@@ -3,7 +3,6 @@
 from minconvbert import analysis
 from minconvbert.grade.a4_head_analysis.spec import (
     A4,
-    as_float,
     check_ablation,
     check_distances,
     compare_labels,
@@ -11,7 +10,7 @@ from minconvbert.grade.a4_head_analysis.spec import (
     expected_even_kernel_distance,
     expected_labels,
 )
-from minconvbert.grade.checks import close, need
+from minconvbert.grade.checks import as_float, close
 
 
 @A4.check(points=2, visible=True)
@@ -31,28 +30,26 @@ def kernel_distance_layer0(student, ctx):
 @A4.check(points=2, visible=True)
 def even_distances(student, ctx):
     """even_attention_distance of batch "a"'s mask, and even_kernel_distance(9)."""
-    got = as_float(need(student, "even_attention_distance")(ctx.mask("a")), "even_attention_distance")
+    got = as_float(student.run("even_attention_distance", ctx.mask("a")).value, "even_attention_distance")
     close(got, expected_even_attention_distance(ctx.mask("a")), "even_attention_distance(mask of batch a)")
-    got = as_float(need(student, "even_kernel_distance")(9), "even_kernel_distance")
+    got = as_float(student.run("even_kernel_distance", 9).value, "even_kernel_distance")
     close(got, expected_even_kernel_distance(9), "even_kernel_distance(9)")
 
 
 @A4.check(points=2, visible=True)
 def ablation_conv_head(student, ctx):
     """ablation_loss_change(model, batch "a", "conv", 1, 0)."""
-    check_ablation(student, ctx.student_model(), ctx.batch("a"), "conv", 1, 0, ctx.ablation("a")["conv", 1, 0],
-                   "ablation_loss_change(conv head 0 of layer 1)")
+    check_ablation(student, ctx, "a", "conv", 1, 0, "ablation_loss_change(conv head 0 of layer 1)")
 
 
 @A4.check(points=2, visible=True)
 def classify_nano_heads(student, ctx):
     """classify_heads of every attention head, then every conv head, on batch "a" (default thresholds)."""
-    classify = need(student, "classify_heads")
     attentions, kernels = ctx.outputs("a")
     mask = ctx.mask("a")
     for kind, distances, even in (
         ("attention", analysis.mean_attention_distance(attentions, mask), expected_even_attention_distance(mask)),
         ("conv", analysis.mean_kernel_distance(kernels, mask), expected_even_kernel_distance(kernels[0].shape[-1])),
     ):
-        compare_labels(classify(distances.copy(), even), expected_labels(distances, even),
+        compare_labels(student.run("classify_heads", distances, even).value, expected_labels(distances, even),
                        f"classify_heads({kind} heads)")
