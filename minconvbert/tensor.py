@@ -200,7 +200,7 @@ class Tensor:
                     f"backward: the graph through {type(ctx).__name__} was already freed by an earlier backward(); "
                     "call backward(retain_graph=True) the first time to go through it twice"
                 )
-            for parent, parent_grad in zip(parents, ctx.backward(g)):
+            for parent, parent_grad in zip(parents, _checked_gradients(ctx, ctx.backward(g))):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 data = parent.data
@@ -345,6 +345,30 @@ class Tensor:
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _checked_gradients(ctx, grads) -> tuple:
+    """What a Function's backward returned, checked: a tuple of one array (or None) per input."""
+    name = f"{type(ctx).__name__}.backward"
+    count = len(ctx.parents)
+    if not isinstance(grads, (tuple, list)):
+        one = "(grad_x,)" if count == 1 else "(" + ", ".join(f"grad_{i}" for i in range(count)) + ")"
+        what = f"a bare NumPy array of shape {grads.shape}" if isinstance(grads, np.ndarray) else (
+            f"a {type(grads).__name__}")
+        raise TypeError(
+            f"backward: {name} returned {what}, not a tuple of gradients; it must return one "
+            f"gradient per input ({count} input{'s' if count != 1 else ''}) in a tuple, e.g. `return {one}`"
+            + (" (with a trailing comma for a single input)" if count == 1 else "")
+        )
+    if len(grads) != count:
+        raise RuntimeError(f"backward: {name} returned {len(grads)} gradients for {count} inputs "
+                           "(one per input, None for an input that gets no gradient)")
+    for i, grad in enumerate(grads):
+        if grad is not None and not isinstance(grad, (np.ndarray, np.generic)):
+            hint = ": backward works on NumPy arrays, return its .data" if isinstance(grad, Tensor) else ""
+            raise TypeError(f"backward: {name} returned a {type(grad).__name__} as the gradient of input {i}, "
+                            f"expected a NumPy array (or None){hint}")
+    return grads
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

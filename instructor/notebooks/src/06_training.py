@@ -1,4 +1,5 @@
-# Source of notebooks/06_training.ipynb (build with: python scripts/build_notebooks.py).
+# Source of notebooks/06_training.ipynb and instructor/notebooks/06_training.ipynb
+# (build both with: python scripts/build_notebooks.py).
 
 # %% [markdown]
 # # 6. Pretraining the nano model, and fine-tuning it
@@ -23,15 +24,15 @@
 # The short runs here show *how* training works; section 7 shows what a real budget buys.
 
 # %%
-# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from notebooks/ in a clone).
+# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from inside a clone).
 # %matplotlib inline
 import sys
 from pathlib import Path
 
 try:
     import minconvbert
-except ImportError:  # not installed: use the repository this notebook lives in
-    sys.path.insert(0, str(Path.cwd().resolve().parent))
+except ImportError:  # not installed: use the clone this notebook lives in
+    sys.path.insert(0, str(next(p for p in Path.cwd().resolve().parents if (p / "minconvbert").is_dir())))
     import minconvbert
 
 import json

@@ -1,4 +1,5 @@
-# Source of notebooks/05_checkpoints.ipynb (build with: python scripts/build_notebooks.py).
+# Source of notebooks/05_checkpoints.ipynb and instructor/notebooks/05_checkpoints.ipynb
+# (build both with: python scripts/build_notebooks.py).
 
 # %% [markdown]
 # # 5. Checkpoints: the safetensors format, byte by byte
@@ -22,14 +23,14 @@
 # transformers (parity).
 
 # %%
-# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from notebooks/ in a clone).
+# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from inside a clone).
 import sys
 from pathlib import Path
 
 try:
     import minconvbert
-except ImportError:  # not installed: use the repository this notebook lives in
-    sys.path.insert(0, str(Path.cwd().resolve().parent))
+except ImportError:  # not installed: use the clone this notebook lives in
+    sys.path.insert(0, str(next(p for p in Path.cwd().resolve().parents if (p / "minconvbert").is_dir())))
     import minconvbert
 
 import importlib.util
