@@ -10,6 +10,7 @@ the cell's value, in a script pass `path=` (or call `fig.savefig`).
 from minconvbert.viz.ablation import head_ablation_plot
 from minconvbert.viz.conv import conv_window_frames, unfold_and_band
 from minconvbert.viz.curves import training_curves
+from minconvbert.viz.diagram import mixed_attention_diagram
 from minconvbert.viz.graph import autograd_graph, graph_layout
 from minconvbert.viz.heads import attention_map, conv_kernel_map, layer_overview
 from minconvbert.viz.text import token_spans
@@ -25,4 +26,5 @@ __all__ = [
     "token_spans",
     "conv_window_frames",
     "unfold_and_band",
+    "mixed_attention_diagram",
 ]
