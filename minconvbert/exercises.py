@@ -17,8 +17,9 @@ of the notebook runs on correct numbers either way.
 `test=` replaces `expected` when an answer is judged by its properties (a random masking):
 test(result) returns None when it is right, else what is wrong.
 
-`check(condition, claim)` is for the text's claims about measured results: a false one stops the
-notebook. `summary()` prints how many exercises of this session are correct.
+`passed(number)` says whether an exercise is correct, for the cells that need the student's function
+itself. `check(condition, claim)` is for the text's claims about measured results: a false one stops
+the notebook. `summary()` prints how many exercises of this session are correct.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import numpy as np
 
 from minconvbert.testing import explain_mismatch
 
-__all__ = ["exercise", "check", "summary", "STATUSES"]
+__all__ = ["exercise", "passed", "check", "summary", "STATUSES"]
 
 STATUSES = ("correct", "wrong", "not done yet")
 _PACKAGE = str(Path(__file__).resolve().parent)
@@ -100,6 +101,11 @@ def exercise(number: str, name: str, attempt, expected=None, *, test=None, mista
     if status == "correct" or expected is None:
         return result if status == "correct" else None
     return expected
+
+
+def passed(number: str) -> bool:
+    """True when exercise `number` ("7.4") was checked in this session and is correct."""
+    return any(label.startswith(f"exercise {number} (") and status == "correct" for label, status in _results.items())
 
 
 def check(condition, claim: str) -> None:

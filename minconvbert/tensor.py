@@ -64,12 +64,31 @@ class Tensor:
     >>> (x * x).sum().backward()
     >>> x.grad
     array([[2., 4.]], dtype=float32)
+
+    Attributes: `data` (the NumPy array of values), `grad` (dL/d(this tensor), an array of the same
+    shape that backward() fills in for leaves that require grad; None before), `requires_grad`
+    (whether operations on it record a graph), `_ctx` (the Function node that made it, None for a
+    leaf). Array-like properties: shape, ndim, dtype, size, is_leaf, T.
+
+    Methods: backward(grad, retain_graph); arithmetic operators (+ - * / ** @, unary -) and
+    comparisons (< <= > >=, which give boolean tensors without gradient); indexing; elementwise
+    exp, log, sqrt, tanh, sigmoid, relu; reductions sum, mean, max, var; softmax, log_softmax;
+    shape changes reshape/view, permute, transpose/swapaxes, expand, squeeze, unsqueeze, split;
+    masked_fill; conversions astype, float, double, numpy, item, tolist, detach, requires_grad_.
+    Each differentiable method is an operation of minconvbert.functional.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "__weakref__")
+    __slots__ = {
+        "data": "The values: a NumPy array.",
+        "grad": "dL/d(this tensor), an array shaped like data, accumulated by backward() for leaves; None before.",
+        "requires_grad": "True when operations on this tensor record a graph for backward().",
+        "_ctx": "The Function node that made this tensor (its parents and saved arrays); None for a leaf.",
+        "__weakref__": None,
+    }
     __array_priority__ = 1000  # so `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
+        """Wrap `data` (array-like) as a leaf; Python floats become float32, NumPy arrays keep their dtype."""
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fiub":
             raise TypeError(f"Tensor: unsupported dtype {array.dtype} (expected a float, int or bool array)")
@@ -93,22 +112,27 @@ class Tensor:
     # ----- array-like basics -------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The shape of `data`."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes of `data`."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of `data`."""
         return self.data.dtype
 
     @property
     def size(self) -> int:
+        """The number of elements of `data`."""
         return self.data.size
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded operation made (an input or a parameter): `_ctx` is None."""
         return self._ctx is None
 
     def numpy(self) -> np.ndarray:
@@ -116,17 +140,21 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor): the values (no copy unless a dtype change or copy=True asks for one)."""
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
     def item(self):
+        """The single value of a one-element tensor, as a Python number."""
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists."""
         return self.data.tolist()
 
     def __len__(self) -> int:
+        """The size of the first axis."""
         return len(self.data)
 
     def detach(self) -> "Tensor":
@@ -134,6 +162,7 @@ class Tensor:
         return Tensor._make(self.data, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set `requires_grad` in place (only floating-point tensors; only leaves may switch it off); returns self."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating-point tensors can require grad, got {self.data.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -146,20 +175,25 @@ class Tensor:
         return F.astype(self, dtype)
 
     def float(self) -> "Tensor":
+        """A float32 copy (differentiable)."""
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
+        """A float64 copy (differentiable)."""
         return self.astype(np.float64)
 
     def __repr__(self) -> str:
+        """Tensor([...], dtype=..., requires_grad=True)."""
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.data.dtype}{grad})"
 
     def __bool__(self):
+        """The truth of a one-element tensor."""
         return bool(self.data)
 
     def __hash__(self):
+        """Tensors hash by identity (so they can key dicts and sets)."""
         return id(self)
 
     # ----- backward ----------------------------------------------------------------------------
@@ -219,101 +253,133 @@ class Tensor:
 
     # ----- operators (each is a Function in minconvbert.ops; see minconvbert.functional) --------
     def __add__(self, other):
+        """self + other (broadcasting; F.add)."""
         return F.add(self, other)
 
     def __radd__(self, other):
+        """other + self."""
         return F.add(other, self)
 
     def __sub__(self, other):
+        """self - other (F.sub)."""
         return F.sub(self, other)
 
     def __rsub__(self, other):
+        """other - self."""
         return F.sub(other, self)
 
     def __mul__(self, other):
+        """self * other, elementwise with broadcasting (F.mul)."""
         return F.mul(self, other)
 
     def __rmul__(self, other):
+        """other * self."""
         return F.mul(other, self)
 
     def __truediv__(self, other):
+        """self / other (F.div)."""
         return F.div(self, other)
 
     def __rtruediv__(self, other):
+        """other / self."""
         return F.div(other, self)
 
     def __neg__(self):
+        """-self (F.neg)."""
         return F.neg(self)
 
     def __pow__(self, exponent):
+        """self ** exponent, the exponent a number (F.pow)."""
         return F.pow(self, exponent)
 
     def __matmul__(self, other):
+        """self @ other, batched (F.matmul)."""
         return F.matmul(self, other)
 
     def __rmatmul__(self, other):
+        """other @ self."""
         return F.matmul(other, self)
 
     def __getitem__(self, index):
+        """self[index]: basic or integer/boolean-array indexing, differentiable (F.getitem)."""
         return F.getitem(self, index)
 
     # comparisons give plain boolean tensors (no gradient flows through them)
     def __lt__(self, other):
+        """self < other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data < _data(other), None)
 
     def __le__(self, other):
+        """self <= other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data <= _data(other), None)
 
     def __gt__(self, other):
+        """self > other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data > _data(other), None)
 
     def __ge__(self, other):
+        """self >= other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data >= _data(other), None)
 
     # ----- methods mirroring the functional API --------------------------------------------------
     def exp(self):
+        """e ** self, elementwise (F.exp)."""
         return F.exp(self)
 
     def log(self):
+        """The natural logarithm, elementwise (F.log)."""
         return F.log(self)
 
     def sqrt(self):
+        """The square root, elementwise (F.sqrt)."""
         return F.sqrt(self)
 
     def tanh(self):
+        """tanh, elementwise (F.tanh)."""
         return F.tanh(self)
 
     def sigmoid(self):
+        """1 / (1 + e ** -self), elementwise (F.sigmoid)."""
         return F.sigmoid(self)
 
     def relu(self):
+        """max(self, 0), elementwise (F.relu)."""
         return F.relu(self)
 
     def sum(self, axis=None, keepdims=False):
+        """The sum over `axis` (None: every axis; an int or a tuple) (F.sum)."""
         return F.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
+        """The mean over `axis` (F.mean)."""
         return F.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
+        """The maximum over `axis`; tied maxima share the gradient (F.max)."""
         return F.max(self, axis=axis, keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
+        """The variance over `axis`, dividing by n - ddof (F.var)."""
         return F.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def softmax(self, axis=-1):
+        """softmax along `axis` (F.softmax)."""
         return F.softmax(self, axis=axis)
 
     def log_softmax(self, axis=-1):
+        """log(softmax) along `axis`, computed stably (F.log_softmax)."""
         return F.log_softmax(self, axis=axis)
 
     def reshape(self, *shape):
+        """The same values in a new shape: reshape(2, 3) or reshape((2, 3)) (F.reshape)."""
         return F.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
     def view(self, *shape):
+        """Another name for reshape (PyTorch's)."""
         return self.reshape(*shape)
 
     def permute(self, *axes):
+        """The axes reordered: permute(0, 2, 1) (F.permute)."""
         return F.permute(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
 
     def transpose(self, axis0, axis1):
@@ -321,25 +387,32 @@ class Tensor:
         return F.swapaxes(self, axis0, axis1)
 
     def swapaxes(self, axis0, axis1):
+        """Swap two axes (NumPy's name; F.swapaxes)."""
         return F.swapaxes(self, axis0, axis1)
 
     @property
     def T(self):
+        """All axes reversed (the transpose of a matrix)."""
         return F.permute(self, tuple(reversed(range(self.ndim))))
 
     def expand(self, *shape):
+        """Broadcast to `shape` without copying (-1 keeps a size) (F.expand)."""
         return F.expand(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
     def squeeze(self, axis=None):
+        """Remove size-1 axes (all, or `axis`) (F.squeeze)."""
         return F.squeeze(self, axis)
 
     def unsqueeze(self, axis):
+        """Insert a size-1 axis at `axis` (F.unsqueeze)."""
         return F.unsqueeze(self, axis)
 
     def split(self, split_size, axis=0):
+        """Pieces along `axis`: of `split_size` each, or of the sizes in a list (F.split)."""
         return F.split(self, split_size, axis=axis)
 
     def masked_fill(self, mask, value):
+        """`value` where the boolean `mask` is True, self elsewhere (F.masked_fill)."""
         return F.masked_fill(self, mask, value)
 
 

@@ -30,6 +30,11 @@ def _kernels(kernels) -> np.ndarray:
     return array
 
 
+def _quarter(inches) -> float:
+    """Inches rounded to a quarter: a whole number of pixels at any whole dpi."""
+    return round(float(inches) * 4) / 4
+
+
 def _ink(face) -> str:
     """Black or white text, whichever reads on a cell of colour `face`."""
     red, green, blue = to_rgb(face)
@@ -60,8 +65,8 @@ def conv_window_frames(kernels, positions=None, *, vmax: float = None, cmap: str
             raise IndexError(f"positions: {t!r} is not a position of a sequence of {T}")
     colour = colormaps[cmap]
     norm = Normalize(0.0, float(weights.max()) if vmax is None else vmax)
-    width = figsize[0] if figsize else float(np.clip(0.42 * (T + 2 * P) + 1.8, 5.0, 24.0))
-    fig = new_figure(figsize or (width, 2.0 * len(positions) + 0.4), dpi)
+    width = _quarter(np.clip(0.42 * (T + 2 * P) + 1.8, 5.0, 24.0))
+    fig = new_figure(figsize or (width, 2.0 * len(positions) + 0.5), dpi)
     axes = fig.subplots(len(positions), 1, squeeze=False)[:, 0]
     for ax, t in zip(axes, positions):
         for s in range(-P, T + K - 1 - P):
@@ -106,7 +111,7 @@ def unfold_and_band(kernels, row: int = None, *, vmax: float = None, cmap: str =
         raise IndexError(f"row: {row!r} is not a position of a sequence of {T}")
     top = float(weights.max()) if vmax is None else vmax
     side = float(np.clip(0.32 * T + 1.5, 3.5, 10.0))
-    fig = new_figure(figsize or (side * (K / T) + side + 2.2, side), dpi)
+    fig = new_figure(figsize or (_quarter(side * (K / T) + side + 2.2), _quarter(side)), dpi)
     left, right = fig.subplots(1, 2, width_ratios=[max(K, 2), T])
     sources = np.arange(T)[:, None] + np.arange(K)[None, :] - P  # (T, K): the position each weight multiplies
     padding = (sources < 0) | (sources >= T)
