@@ -355,23 +355,41 @@ check(ablation.conv[1:3].max() > ablation.attention.max(),
 # %% [markdown]
 # Does a head's locality predict how much it matters? One panel per kind of head (their localities
 # are measured against different even heads, so they do not share an axis); the colour is the
-# layer, the label the head.
+# layer. Heads that land on top of each other get their labels stacked beside the cluster.
 
 # %%
-fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharey=True)
-layer_colours = plt.get_cmap("viridis")(np.linspace(0, 0.85, L))
+def label_points(ax, xs, ys, labels, colours):
+    """Label each point; points closer than 3% of the axes to an earlier one get stacked labels with a leader."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    placed = []  # (x, y, how many labels already stacked there)
+    for x, y, label, colour in sorted(zip(xs, ys, labels, colours), key=lambda p: (p[0], p[1])):
+        near = [i for i, (px, py, _) in enumerate(placed) if abs(px - x) < 0.03 * (x1 - x0) and
+                abs(py - y) < 0.03 * (y1 - y0)]
+        if near:
+            px, py, stacked = placed[near[0]]
+            placed[near[0]] = (px, py, stacked + 1)
+            ax.annotate(label, (x, y), xytext=(-40, 12 + 11 * stacked), textcoords="offset points", fontsize=7,
+                        color=colour, arrowprops=dict(arrowstyle="-", color=colour, linewidth=0.5))
+        else:
+            placed.append((x, y, 0))
+            ax.annotate(label, (x, y), xytext=(5, 3), textcoords="offset points", fontsize=7, color=colour)
+
+
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+layer_colours = ["tab:purple", "tab:blue", "tab:green", "tab:red"][:L] if L <= 4 else plt.cm.tab10(np.arange(L))
 for ax, kind, locality, change in ((axes[0], "attention heads", attention_locality, ablation.attention),
                                    (axes[1], "convolution heads", kernel_locality, ablation.conv)):
     for layer in range(L):
         ax.scatter(locality[layer], change[layer], color=layer_colours[layer], s=30, label=f"layer {layer}", zorder=3)
-        for head in range(H):
-            ax.annotate(f"h{head}", (locality[layer, head], change[layer, head]), xytext=(4, 3 - 9 * head),
-                        textcoords="offset points", fontsize=7, color=layer_colours[layer])
     ax.axhline(0, color="black", linewidth=0.8)
     ax.set_title(kind)
     ax.set_xlabel("locality (mean distance / the even head's)")
+    ax.margins(x=0.12, y=0.15)
+for ax, locality, change in ((axes[0], attention_locality, ablation.attention), (axes[1], kernel_locality, ablation.conv)):
+    label_points(ax, locality.ravel(), change.ravel(), [f"L{l} h{h}" for l in range(L) for h in range(H)],
+                 [layer_colours[l] for l in range(L) for _ in range(H)])
 axes[0].set_ylabel("loss change with the head off")
-axes[1].legend(fontsize=8)
+axes[1].legend(fontsize=8, loc="upper right")
 fig.tight_layout()
 plt.show()
 
