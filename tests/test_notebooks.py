@@ -18,8 +18,10 @@ committed files hold no outputs and no execution counts, equal what the build sc
 their sources, and the student edition holds no solution, neither its own nor an assignment's.
 """
 
+import builtins
 import importlib.util
 import json
+import keyword
 import os
 import re
 import time
@@ -74,6 +76,17 @@ def exercise_cells(nb) -> list:
     return [c for c in nb.cells if "exercise" in c.metadata.get("tags", [])]
 
 
+KEEP = set(keyword.kwlist) | set(dir(builtins))
+NAME = re.compile(r"(?<![\w.])([A-Za-z_]\w*)(?!\w|\(|=(?!=))")  # a name that is not an attribute, a call, a keyword
+
+
+def normalised(line: str) -> str:
+    """A line of code without its comment and spacing, every variable name replaced by _ (names of called
+    functions, attributes and keyword arguments kept): a copy with other variable names is the same line."""
+    code = re.sub(r"\s+", " ", line.split("#")[0]).strip()
+    return NAME.sub(lambda m: m.group(1) if m.group(1) in KEEP else "_", code)
+
+
 def solution_lines(text: str) -> list:
     """[[the code lines of one solution block, normalised], ...] of a file or cell with solution markers."""
     blocks, current = [], None
@@ -84,7 +97,7 @@ def solution_lines(text: str) -> list:
             blocks.append(current)
             current = None
         elif current is not None:
-            code = re.sub(r"\s+", " ", line.split("#")[0]).strip()
+            code = normalised(line)
             if len(code) >= 12:
                 current.append(code)
     return [block for block in blocks if block]
@@ -98,7 +111,7 @@ def assignment_solutions() -> dict:
 
 def leaked(blocks, text: str) -> list:
     """The blocks most of whose lines (and at least 2, or a lone line) appear in `text`."""
-    lines = {re.sub(r"\s+", " ", line.split("#")[0]).strip() for line in text.splitlines()}
+    lines = {normalised(line) for line in text.splitlines()}
     return [block for block in blocks
             if sum(line in lines for line in block) >= max(min(2, len(block)), (len(block) + 1) // 2)]
 
@@ -175,8 +188,9 @@ def test_the_leak_detector_finds_a_copied_block():
     blocks = solution_lines("def f(v, K):\n    # BEGIN SOLUTION\n    pad = (K - 1) // 2\n"
                             "    padded = np.pad(v, ((0, 0), (pad, pad)))\n    return padded.sum()  # done\n"
                             "    # END SOLUTION\n")
-    assert blocks == [["pad = (K - 1) // 2", "padded = np.pad(v, ((0, 0), (pad, pad)))", "return padded.sum()"]]
+    assert blocks == [["_ = (_ - 1) // 2", "_ = _.pad(_, ((0, 0), (_, _)))", "return _.sum()"]]
     assert leaked(blocks, "x = 1\npadded  =  np.pad(v, ((0, 0), (pad, pad)))\nreturn padded.sum()\n")
+    assert leaked(blocks, "P = (kernel_size - 1) // 2\nout = np.pad(x, ((0, 0), (P, P)))\n")  # renamed, still a copy
     assert not leaked(blocks, "pad = (K - 1) // 2\nsomething else\n")
 
 

@@ -537,10 +537,12 @@ class BuggyLayerNorm(Function):
         return self.x_hat * w + b
 
     def backward(self, g):
-        gw = g * self.w
-        grad_x = self.r * (gw - gw.mean(axis=-1, keepdims=True))  # BUG: the term through r is missing
-        lead = tuple(range(g.ndim - 1))
-        return grad_x, (g * self.x_hat).sum(axis=lead), g.sum(axis=lead)
+        g_hat = g * self.w  # dL/dx_hat
+        direct = self.r * g_hat  # the way through x itself
+        through_mean = -self.r * g_hat.mean(axis=-1, keepdims=True)  # the way through the mean
+        # BUG: the way through r (the variance depends on x too) is missing
+        rows = tuple(range(g.ndim - 1))  # w and b are used once per row: their gradients sum over the rows
+        return direct + through_mean, (g * self.x_hat).sum(axis=rows), g.sum(axis=rows)
 
 # %% [markdown]
 # The tempting test: a freshly initialised layer ($w = 1$, $b = 0$), the loss `y.sum()`, and a
@@ -570,16 +572,18 @@ except GradcheckError as error:
     print("GradcheckError:", error)
 
 # %% [markdown]
-# **Exercise 1.6.** Add the missing term: `FixedLayerNorm.backward` takes the buggy gradients and
-# adds the part of $\partial L/\partial x$ that flows through $r$ (the forward saved `self.r`,
-# `self.x_hat` and `self.w`). The check runs `gradcheck` on random weights, away from $w = 1$.
+# **Exercise 1.6.** Add the missing way: `FixedLayerNorm.backward` takes the buggy gradients and
+# adds the part of $\partial L/\partial x$ that flows through $r$, the third term of the formula
+# (the forward saved `self.r`, `self.x_hat` and `self.w`). The check runs `gradcheck` on random
+# weights, away from $w = 1$.
 
 # %%
 class FixedLayerNorm(BuggyLayerNorm):
     def backward(self, g):
         grad_x, grad_w, grad_b = super().backward(g)
         # BEGIN SOLUTION
-        grad_x = grad_x - self.r * self.x_hat * (g * self.w * self.x_hat).mean(axis=-1, keepdims=True)
+        through_r = -self.r * self.x_hat * (g * self.w * self.x_hat).mean(axis=-1, keepdims=True)
+        grad_x = grad_x + through_r
         # END SOLUTION
         return grad_x, grad_w, grad_b
 
