@@ -622,6 +622,8 @@ from minconvbert import Tensor, functional as F
 def loss_sum_by_the_engine(logits, labels):
     """The same sum through the engine's cross-entropy (a mean over the labelled rows) times their number."""
     count = int((labels != -100).sum())
+    if count == 0:  # the mean of no rows is NaN; their sum is 0
+        return 0.0, 0
     mean = F.cross_entropy(Tensor(logits.reshape(-1, logits.shape[-1]).astype(np.float64)), labels.reshape(-1))
     return mean.item() * count, count
 
