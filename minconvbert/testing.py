@@ -166,15 +166,17 @@ def _pattern(bad: np.ndarray) -> str | None:
 
 
 def _shift(actual: np.ndarray, expected: np.ndarray, atol: float, rtol: float) -> str | None:
-    """'shifted by +1 along axis 1' when actual is expected moved one step along an axis."""
-    for axis, n in enumerate(expected.shape):
-        if n < 3:
-            continue
-        for step in (1, -1):
-            a = np.take(actual, range(max(step, 0), n + min(step, 0)), axis=axis)
-            e = np.take(expected, range(max(-step, 0), n + min(-step, 0)), axis=axis)
-            if np.abs(e).max(initial=0) > 0 and np.allclose(a, e, atol=atol, rtol=rtol):
-                return f"it is the expected array shifted by {step:+d} along axis {axis}: an index off by one?"
+    """'shifted by +1 along axis 1' when actual is expected moved 1, 2 or 3 steps along an axis."""
+    for size in (1, 2, 3):
+        for axis, n in enumerate(expected.shape):
+            if n < 3 * size:
+                continue
+            for step in (size, -size):
+                a = np.take(actual, range(max(step, 0), n + min(step, 0)), axis=axis)
+                e = np.take(expected, range(max(-step, 0), n + min(-step, 0)), axis=axis)
+                if np.abs(e).max(initial=0) > 0 and np.allclose(a, e, atol=atol, rtol=rtol):
+                    what = "an index off by one" if size == 1 else f"an index or a padding off by {size}"
+                    return f"it is the expected array shifted by {step:+d} along axis {axis}: {what}?"
     return None
 
 
@@ -188,7 +190,12 @@ def _explain_arrays(actual, expected: np.ndarray, atol: float, rtol: float) -> s
         return f"got an array of dtype {actual.dtype}, expected numbers of shape {expected.shape}"
     if actual.shape != expected.shape:
         message = f"shape {actual.shape}, expected {expected.shape}"
-        if actual.size == expected.size:
+        differing = [axis for axis, (a, e) in enumerate(zip(actual.shape, expected.shape)) if a != e]
+        if actual.ndim == expected.ndim and len(differing) == 1:
+            axis = differing[0]
+            more = actual.shape[axis] - expected.shape[axis]
+            message += f": axis {axis} has {abs(more)} {'more' if more > 0 else 'fewer'} entries than it should"
+        elif actual.size == expected.size:
             message += ": the same number of elements, so a reshape or a transpose away"
         elif actual.ndim > expected.ndim and actual.shape[-expected.ndim or len(actual.shape):] == expected.shape:
             message += f": not yet summed over the leading axes {tuple(range(actual.ndim - expected.ndim))}"

@@ -86,6 +86,9 @@ def test_gradcheck_names_a_constant_factor_and_a_cut_graph():
     (-np.arange(1.0, 4.0), np.arange(1.0, 4.0), "yours is the negative of the expected value everywhere"),
     (np.arange(9.0).reshape(3, 3).T, np.arange(9.0).reshape(3, 3), "yours is the transpose of the expected"),
     (np.roll(np.arange(1.0, 6.0), 1), np.arange(1.0, 6.0), "shifted by +1 along axis 0: an index off by one?"),
+    (np.roll(np.arange(1.0, 10.0), -2), np.arange(1.0, 10.0), "shifted by -2 along axis 0: an index or a padding off "
+                                                              "by 2?"),
+    (np.ones((2, 8)), np.ones((2, 12)), "shape (2, 8), expected (2, 12): axis 1 has 4 fewer entries than it should"),
     (["a", "b"], ["a", "c"], "item 1 is 'b', expected 'c'"),
     (None, np.zeros(3), "got NoneType, expected an array of shape (3,)"),
     (0.5, 0.25, "yours 0.5, expected 0.25 (2 × the expected)"),
