@@ -299,7 +299,8 @@ def shadowed_ids(lines):
 # %%
 exercise("2.4", "shadowed_ids", lambda: shadowed_ids(lines),
          expected=[i for i, token in enumerate(convbert_vocab.id_to_token) if token is None],
-         mistakes={"these are the ids of the *first* line of each repeated token kept; the map keeps the last": lambda:
+         mistakes={"these keep the first line of each repeated token and shadow the later ones; the map keeps the "
+                   "last line": lambda:
                    sorted(i for ids in duplicated.values() for i in ids[1:])});
 
 # %% [markdown]
