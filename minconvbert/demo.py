@@ -82,10 +82,12 @@ def run_demo(model_name: str = "minconvbert/nano", figure: str = "convbert_heads
     with no_grad():
         outputs = model(input_ids=encoded["input_ids"], output_attentions=True, output_conv_kernels=True)
     layer = config.num_hidden_layers - 1
-    viz.layer_overview(outputs, layer, tokens, path=figure)
+    viz.layer_overview(outputs, layer, tokens, gamma=0.5, path=figure,
+                       title=f'{model_name}, layer {layer}: attention heads (top), convolution heads (bottom)\n'
+                             f'on "{text}"')
     attention = mean_attention_distance(outputs.attentions)  # (L, H)
     convolution = mean_kernel_distance(outputs.conv_kernels)  # (L, H)
-    out(f"heads of layer {layer} drawn to {figure}: attention heads look on average "
+    out(f'heads of layer {layer} on "{text}" drawn to {figure}: attention heads look on average '
         f"{attention[layer].mean():.1f} tokens away, convolution heads {convolution[layer].mean():.1f} "
         f"(their span is +-{config.conv_kernel_size // 2})")
     explorer = viz.HeadExplorer.from_outputs(outputs, tokens, title=f"{model_name}: {text}")

