@@ -26,7 +26,7 @@ __all__ = ["KERNELS", "kernel"]
 # ----- the checks the declarations share ---------------------------------------------------------
 def _float_array(function: str, name: str, value) -> np.ndarray:
     """`value` as an ndarray; a TypeError naming the argument unless it holds floating-point numbers."""
-    array = np.asarray(value)
+    array = value if type(value) is np.ndarray else np.asarray(value)
     if array.dtype.kind != "f":
         raise TypeError(f"{function}: {name} must be a floating-point array, got dtype {array.dtype}")
     return array

@@ -47,16 +47,18 @@ ROWS_PER_CHUNK = 32  # rows per partial sum in the cross-row reductions (a fixed
 # ----- GELU ------------------------------------------------------------------------------------
 def _gelu_forward_plain(x, out, start, stop):
     """out[i] = x[i] * Phi(x[i]); x, out (N,)."""
-    for i in range(start, stop):
-        v = x[i]
-        out[i] = v * normal_cdf(v)
+    x_part, out_part = x[start:stop], out[start:stop]  # views indexed from 0: LLVM then vectorises the loop
+    for i in range(x_part.shape[0]):
+        v = x_part[i]
+        out_part[i] = v * normal_cdf(v)
 
 
 def _gelu_backward_plain(x, grad_y, out, start, stop):
     """out[i] = grad_y[i] * (Phi(x[i]) + x[i] * phi(x[i])); all (N,)."""
-    for i in range(start, stop):
-        v = x[i]
-        out[i] = grad_y[i] * (normal_cdf(v) + v * normal_pdf(v))
+    x_part, g_part, out_part = x[start:stop], grad_y[start:stop], out[start:stop]
+    for i in range(x_part.shape[0]):
+        v = x_part[i]
+        out_part[i] = g_part[i] * (normal_cdf(v) + v * normal_pdf(v))
 
 
 def _gelu_new_forward_plain(x, out, start, stop):
@@ -67,12 +69,13 @@ def _gelu_new_forward_plain(x, out, start, stop):
     """
     real = x.dtype.type
     one, two, c, cubic = real(1.0), real(2.0), real(SQRT_2_OVER_PI), real(GELU_NEW_CUBIC)
-    for i in range(start, stop):
-        v = x[i]
+    x_part, out_part = x[start:stop], out[start:stop]
+    for i in range(x_part.shape[0]):
+        v = x_part[i]
         u = c * (v + cubic * v * v * v)
         a = exp(-two * abs(u))
         s = one / (one + a) if u >= 0 else a / (one + a)
-        out[i] = v * s
+        out_part[i] = v * s
 
 
 def _gelu_new_backward_plain(x, grad_y, out, start, stop):
@@ -83,14 +86,15 @@ def _gelu_new_backward_plain(x, grad_y, out, start, stop):
     real = x.dtype.type
     one, two, three = real(1.0), real(2.0), real(3.0)
     c, cubic = real(SQRT_2_OVER_PI), real(GELU_NEW_CUBIC)
-    for i in range(start, stop):
-        v = x[i]
+    x_part, g_part, out_part = x[start:stop], grad_y[start:stop], out[start:stop]
+    for i in range(x_part.shape[0]):
+        v = x_part[i]
         u = c * (v + cubic * v * v * v)
         a = exp(-two * abs(u))
         s = one / (one + a) if u >= 0 else a / (one + a)
         s_times_1_minus_s = a / ((one + a) * (one + a))
         du = c * (one + three * cubic * v * v)
-        out[i] = grad_y[i] * (s + two * v * s_times_1_minus_s * du)
+        out_part[i] = g_part[i] * (s + two * v * s_times_1_minus_s * du)
 
 
 _GELU_FORWARD = Loop(_gelu_forward_plain)
@@ -142,24 +146,25 @@ def _softmax_forward_plain(x, mask, mask_row, out, start, stop):
     """
     n = x.shape[1]
     for r in range(start, stop):
-        m = mask_row[r]
+        x_row, mask_of_row, out_row = x[r], mask[mask_row[r]], out[r]  # (N,) views: loops over j vectorise
         for j in range(n):
-            out[r, j] = x[r, j] + mask[m, j]
-        top = row_max(out[r])
+            out_row[j] = x_row[j] + mask_of_row[j]
+        top = row_max(out_row)
         for j in range(n):
-            out[r, j] = exp(out[r, j] - top)
-        total = row_sum(out[r])
+            out_row[j] = exp(out_row[j] - top)
+        total = row_sum(out_row)
         for j in range(n):
-            out[r, j] = out[r, j] / total
+            out_row[j] = out_row[j] / total
 
 
 def _softmax_backward_plain(y, grad_y, out, start, stop):
     """out[r] = y[r] * (grad_y[r] - sum_j grad_y[r, j] y[r, j]); all (R, N)."""
     n = y.shape[1]
     for r in range(start, stop):
-        inner = dot(grad_y[r], y[r])
+        y_row, g_row, out_row = y[r], grad_y[r], out[r]
+        inner = dot(g_row, y_row)
         for j in range(n):
-            out[r, j] = y[r, j] * (grad_y[r, j] - inner)
+            out_row[j] = y_row[j] * (g_row[j] - inner)
 
 
 _SOFTMAX_FORWARD = Loop(_softmax_forward_plain)
@@ -209,14 +214,15 @@ def _layer_norm_forward_plain(x, weight, bias, eps, y, mean, rstd, start, stop):
     """
     n = x.shape[1]
     for r in range(start, stop):
-        mu = row_sum(x[r]) / n
+        x_row, y_row = x[r], y[r]
+        mu = row_sum(x_row) / n
         for j in range(n):
-            y[r, j] = x[r, j] - mu
-        inv_std = 1.0 / math.sqrt(dot(y[r], y[r]) / n + eps)
+            y_row[j] = x_row[j] - mu
+        inv_std = 1.0 / math.sqrt(dot(y_row, y_row) / n + eps)
         mean[r] = mu
         rstd[r] = inv_std
         for j in range(n):
-            y[r, j] = y[r, j] * inv_std * weight[j] + bias[j]
+            y_row[j] = y_row[j] * inv_std * weight[j] + bias[j]
 
 
 def _layer_norm_backward_plain(grad_y, x, weight, mean, rstd, grad_x, partial_weight, partial_bias, start, stop):
@@ -230,18 +236,20 @@ def _layer_norm_backward_plain(grad_y, x, weight, mean, rstd, grad_x, partial_we
     for c in range(start, stop):
         x_hat = np.empty(n)  # float64 scratch rows for this chunk
         g = np.empty(n)
+        sum_weight, sum_bias = partial_weight[c], partial_bias[c]
         for r in range(c * ROWS_PER_CHUNK, min(rows, (c + 1) * ROWS_PER_CHUNK)):
+            x_row, g_row, grad_x_row = x[r], grad_y[r], grad_x[r]
             mu = np.float64(mean[r])
             inv_std = np.float64(rstd[r])
             for j in range(n):
-                x_hat[j] = (x[r, j] - mu) * inv_std
-                g[j] = grad_y[r, j] * weight[j]
+                x_hat[j] = (x_row[j] - mu) * inv_std
+                g[j] = g_row[j] * weight[j]
             mean_g = row_sum(g) / n
             mean_g_xhat = dot(g, x_hat) / n
             for j in range(n):
-                grad_x[r, j] = inv_std * (g[j] - mean_g - x_hat[j] * mean_g_xhat)
-                partial_weight[c, j] += grad_y[r, j] * x_hat[j]
-                partial_bias[c, j] += grad_y[r, j]
+                grad_x_row[j] = inv_std * (g[j] - mean_g - x_hat[j] * mean_g_xhat)
+                sum_weight[j] += g_row[j] * x_hat[j]
+                sum_bias[j] += g_row[j]
 
 
 _LAYER_NORM_FORWARD = Loop(_layer_norm_forward_plain)

@@ -43,7 +43,10 @@ class Loop:
     def __call__(self, rows: int, size: int, *arrays) -> None:
         """Run the loop over rows [0, rows); `size` is the elements it touches (decides the split)."""
         compiled = self.compiled
-        threads.parallel_range(rows, lambda start, stop: compiled(*arrays, start, stop), work=size, piece=PIECE)
+        if size < 2 * PIECE:  # the common case of small arrays: no pieces to cut
+            compiled(*arrays, 0, rows)
+        else:
+            threads.parallel_range(rows, lambda start, stop: compiled(*arrays, start, stop), work=size, piece=PIECE)
 
 
 class _CompileNotice(event.Listener):

@@ -7,7 +7,7 @@ Both pad with zeros so the output has the input's length; their maths is in minc
 
 from __future__ import annotations
 
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.function import Function
 from minconvbert.ops.elementwise import require_float
 
@@ -22,10 +22,10 @@ class DepthwiseConv1d(Function):
                 f"depthwise_conv1d: expected x (B, T, C) and weight (C, K), got {x.shape} and {weight.shape}"
             )
         self.x, self.weight = x, weight
-        return kernels().depthwise_conv1d_forward(x, weight)
+        return active_kernels().depthwise_conv1d_forward(x, weight)
 
     def backward(self, g):
-        return kernels().depthwise_conv1d_backward(self.x, self.weight, g)
+        return active_kernels().depthwise_conv1d_backward(self.x, self.weight, g)
 
 
 class SpanConv(Function):
@@ -42,7 +42,7 @@ class SpanConv(Function):
                 f"got {values.shape} and {conv_kernel.shape}"
             )
         self.values, self.conv_kernel = values, conv_kernel
-        return kernels().span_conv_forward(values, conv_kernel)
+        return active_kernels().span_conv_forward(values, conv_kernel)
 
     def backward(self, g):
-        return kernels().span_conv_backward(self.values, self.conv_kernel, g)
+        return active_kernels().span_conv_backward(self.values, self.conv_kernel, g)

@@ -20,25 +20,41 @@ BLAS_SERIAL_BELOW = 262_144  # multiply-adds per matrix below which OpenBLAS run
 
 
 def product(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-    """np.matmul(a, b) (+ bias over the last axis), computed by blocks on minconvbert's threads.
+    """np.matmul(a, b) (+ bias over the last axis), with minconvbert's thread policy.
 
     a (..., M, K), b (..., K, N) -> (..., M, N), leading axes broadcast; 1-D operands as in np.matmul.
-    Each block is one BLAS call on one thread writing its own part of the output; the blocks depend on
-    the shapes alone, so the result is the same whatever the number of threads.
     """
-    if a.ndim < 2 or b.ndim < 2:
+    if a.ndim < 2 or b.ndim < 2:  # a vector operand
         with threads.blas_on_one_thread():
             return _add_bias(np.matmul(a, b), bias)
-    m, k, n = a.shape[-2], a.shape[-1], b.shape[-1]
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    work = math.prod(batch) * m * k * n
-    if work < 2 * PIECE:
-        if m * k * n < BLAS_SERIAL_BELOW:  # one thread anyway: no need to touch BLAS's settings
-            return _add_bias(np.matmul(a, b), bias)
-        with threads.blas_on_one_thread():
-            return _add_bias(np.matmul(a, b), bias)
+    per_matrix = a.shape[-2] * a.shape[-1] * b.shape[-1]
+    if a.ndim == b.ndim == 2 and per_matrix < BLAS_SERIAL_BELOW:  # small: BLAS stays on one thread by itself
+        return _add_bias(a @ b, bias)
+    batch = () if a.ndim == b.ndim == 2 else np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    work = math.prod(batch) * per_matrix
+    if work >= 2 * PIECE:
+        return _split_product(a, b, bias, batch, work)
+    if per_matrix < BLAS_SERIAL_BELOW:
+        return _add_bias(np.matmul(a, b), bias)
+    with threads.blas_on_one_thread():
+        return _add_bias(np.matmul(a, b), bias)
+
+
+def _add_bias(out: np.ndarray, bias) -> np.ndarray:
+    if bias is None:
+        return out
+    return np.add(out, bias, out=out if out.dtype == bias.dtype else None)  # in place unless the bias promotes
+
+
+def _split_product(a, b, bias, batch: tuple, work: int) -> np.ndarray:
+    """product() cut into blocks of whole batch matrices, rows or columns, one BLAS call on one thread each.
+
+    Each block writes its own part of the output; the blocks depend on the shapes alone, so the result
+    is the same whatever the number of threads. The bias is added block by block, while it is in cache.
+    """
+    m, n = a.shape[-2], b.shape[-1]
     out = np.empty(batch + (m, n), dtype=np.result_type(a, b))
-    fused_bias = bias if bias is not None and out.dtype == np.result_type(out, bias) else None
+    fused_bias = bias if bias is not None and out.dtype == bias.dtype else None
 
     if batch and batch[0] > 1:  # whole matrices of the batch
         size = batch[0]
@@ -66,13 +82,7 @@ def product(a: np.ndarray, b: np.ndarray, bias: np.ndarray | None = None) -> np.
 
     with threads.blas_on_one_thread():
         threads.parallel_range(size, run, work=work, piece=PIECE)
-    return out if bias is None or fused_bias is not None else out + bias  # an unfused bias promotes the dtype
-
-
-def _add_bias(out: np.ndarray, bias) -> np.ndarray:
-    if bias is None:
-        return out
-    return np.add(out, bias, out=out if out.dtype == np.result_type(out, bias) else None)  # in place unless it promotes
+    return out if bias is None or fused_bias is not None else out + bias
 
 
 def _along_first_axis(x: np.ndarray, ndim: int):
