@@ -27,10 +27,11 @@ from numba.core import event
 
 from minconvbert import threads
 
-__all__ = ["Loop", "PIECE", "COMPILE_SECONDS"]
+__all__ = ["Loop", "PIECE", "COMPILE_SECONDS", "OPTIONS"]
 
 PIECE = 32_768  # elements: the least work worth handing to another thread (docs/kernels.md, "Threads")
 COMPILE_SECONDS = 20  # the first compilation of the kernels a training step uses, on a 2-core machine
+OPTIONS = {"nogil": True, "fastmath": False, "error_model": "numpy"}  # and cache=True
 
 
 class Loop:
@@ -38,7 +39,7 @@ class Loop:
 
     def __init__(self, plain):
         self.plain = plain
-        self.compiled = njit(nogil=True, cache=True, fastmath=False, error_model="numpy")(plain)
+        self.compiled = njit(cache=True, **OPTIONS)(plain)
 
     def __call__(self, rows: int, size: int, *arrays) -> None:
         """Run the loop over rows [0, rows); `size` is the elements it touches (decides the split)."""
