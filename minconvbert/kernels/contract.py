@@ -176,10 +176,19 @@ def depthwise_conv1d_backward(x, weight, grad_y):
     return x, weight, grad_y
 
 
+def nonzero_rows(x):
+    """The indices (M,) int64, ascending, of the rows of x (R, N) that hold a nonzero (or NaN) entry."""
+    x = _float_array("nonzero_rows", "x", x)
+    if x.ndim != 2:
+        raise ValueError(f"nonzero_rows: expected x (R, N), got shape {x.shape}")
+    return (x,)
+
+
 KERNELS = (
     "gelu_forward", "gelu_backward", "gelu_new_forward", "gelu_new_backward",
     "softmax_forward", "softmax_backward", "layer_norm_forward", "layer_norm_backward",
     "span_conv_forward", "span_conv_backward", "depthwise_conv1d_forward", "depthwise_conv1d_backward",
+    "nonzero_rows",
 )  # fmt: skip
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "gelu_forward", "gelu_backward", "gelu_new_forward", "gelu_new_backward",
     "softmax_forward", "softmax_backward", "layer_norm_forward", "layer_norm_backward",
     "span_conv_forward", "span_conv_backward", "depthwise_conv1d_forward", "depthwise_conv1d_backward",
+    "nonzero_rows",
 ]  # fmt: skip
 
 ROWS_PER_CHUNK = 32  # rows per partial sum in the cross-row reductions (a fixed size keeps results
@@ -471,3 +472,31 @@ def depthwise_conv1d_backward(x, weight, grad_y):
                         grad_x, partial_weight)  # fmt: skip
     grad_weight = partial_weight.sum(axis=0).T  # (C, K)
     return grad_x.astype(grad_y.dtype, copy=False), grad_weight.astype(grad_y.dtype)
+
+
+# ----- rows that hold a nonzero -----------------------------------------------------------------
+def _nonzero_rows_plain(x, found, start, stop):
+    """found[r] = 1 if row r of x (R, N) holds an entry != 0 (NaN included), else 0; found (R,) uint8.
+
+    The scan of a row stops at its first nonzero entry, so a dense row costs one read.
+    """
+    n = x.shape[1]
+    for r in range(start, stop):
+        row = x[r]
+        hit = 0
+        for j in range(n):
+            if row[j] != 0:
+                hit = 1
+                break
+        found[r] = hit
+
+
+_NONZERO_ROWS = Loop(_nonzero_rows_plain)
+
+
+@kernel
+def nonzero_rows(x):
+    """The indices of the rows of x (R, N) with an entry != 0 (NaN counts as nonzero): (M,) int64."""
+    found = np.empty(x.shape[0], dtype=np.uint8)
+    _NONZERO_ROWS(x.shape[0], x.size, contiguous(x, work_dtype(x.dtype)), found)
+    return np.flatnonzero(found)

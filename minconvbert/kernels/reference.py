@@ -184,3 +184,10 @@ def depthwise_conv1d_backward(x, weight, grad_y):
             grad_x[:, lo + shift : hi + shift] += weight[:, k] * g
             grad_weight[:, k] = (g * x[:, lo + shift : hi + shift]).sum(axis=(0, 1))
     return grad_x, grad_weight
+
+
+# ----- rows that hold a nonzero -----------------------------------------------------------------
+@kernel
+def nonzero_rows(x):
+    """The indices of the rows of x (R, N) with an entry != 0 (NaN counts as nonzero): (M,) int64."""
+    return np.flatnonzero((x != 0).any(axis=1))
