@@ -36,7 +36,7 @@ def cases(dtype):
     probs = reference.softmax_forward(scores, mask)
     h, gh, weight, bias = normal(8, 128, 768, scale=2.0), normal(8, 128, 768), normal(768), normal(768)
     _, mean, rstd = reference.layer_norm_forward(h, weight, bias, 1e-12)
-    values, kernels = normal(8, 128, 6, 64), reference.softmax_forward(normal(8, 128, 6, 9, scale=2.0))
+    values, conv_kernel = normal(8, 128, 6, 64), reference.softmax_forward(normal(8, 128, 6, 9, scale=2.0))
     g_values, depthwise = normal(8, 128, 6, 64), normal(768, 9, scale=0.1)
     return [
         ("GELU forward", "gelu_forward", (x,)),
@@ -47,8 +47,8 @@ def cases(dtype):
         ("softmax backward", "softmax_backward", (probs, g_scores)),
         ("layer norm forward (y, mean, rstd)", "layer_norm_forward", (h, weight, bias, 1e-12)),
         ("layer norm backward (x, weight, bias)", "layer_norm_backward", (gh, h, weight, mean, rstd)),
-        ("span conv forward", "span_conv_forward", (values, kernels)),
-        ("span conv backward (values, kernels)", "span_conv_backward", (values, kernels, g_values)),
+        ("span conv forward", "span_conv_forward", (values, conv_kernel)),
+        ("span conv backward (values, conv_kernel)", "span_conv_backward", (values, conv_kernel, g_values)),
         ("depthwise conv forward", "depthwise_conv1d_forward", (h, depthwise)),
         ("depthwise conv backward (x, weight)", "depthwise_conv1d_backward", (h, depthwise, gh)),
     ]

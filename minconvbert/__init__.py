@@ -43,6 +43,7 @@ from minconvbert.models.convbert import (
 )
 from minconvbert.random import manual_seed
 from minconvbert.tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor
+from minconvbert.threads import get_num_threads, set_num_threads
 from minconvbert.testing import GradcheckError, assert_close, gradcheck
 from minconvbert.tokenizer import BatchEncoding, ConvBertTokenizer, ConvBertTokenizerFast
 
@@ -85,6 +86,8 @@ __all__ = [
     "backend",
     "get_backend",
     "set_default_backend",
+    "set_num_threads",
+    "get_num_threads",
     "manual_seed",
     "functional",
     "nn",

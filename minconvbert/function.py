@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minconvbert import tensor as _tensor
-from minconvbert.tensor import Tensor
+from minconvbert.tensor import GRAD_ENABLED, Tensor
 
 __all__ = ["Function", "unbroadcast"]
 
@@ -28,7 +27,7 @@ class Function:
     def apply(cls, *inputs: Tensor, **options) -> Tensor:
         fn = cls()
         out = fn.forward(*[t.data for t in inputs], **options)
-        if _tensor._grad_enabled:
+        if GRAD_ENABLED.get():
             needs = tuple([t.requires_grad for t in inputs])  # (a list first: faster than a generator)
             if True in needs:
                 fn.parents = inputs

@@ -296,9 +296,9 @@ def depthwise_conv1d(x, weight) -> Tensor:
     return conv.DepthwiseConv1d.apply(as_tensor(x), as_tensor(weight))
 
 
-def span_conv(values, kernels) -> Tensor:
-    """Span-based dynamic convolution: values (B, T, H, D), kernels (B, T, H, K) -> (B, T, H, D)."""
-    return conv.SpanConv.apply(as_tensor(values), as_tensor(kernels))
+def span_conv(values, conv_kernel) -> Tensor:
+    """Span-based dynamic convolution: values (B, T, H, D), conv_kernel (B, T, H, K) -> (B, T, H, D)."""
+    return conv.SpanConv.apply(as_tensor(values), as_tensor(conv_kernel))
 
 
 # ----- losses ------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ through `_ctx.parents`; `backward()` sorts it topologically and visits it once, 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 
 import numpy as np
 
@@ -16,23 +17,23 @@ from minconvbert import interop
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
 
-_grad_enabled = True
+# Context-local, like torch's per-thread grad mode: a no_grad() block in one thread (or asyncio task)
+# does not switch off the graph in another; a new thread starts with grad enabled.
+GRAD_ENABLED = contextvars.ContextVar("minconvbert_grad_enabled", default=True)
 
 
 def is_grad_enabled() -> bool:
-    """True unless inside `no_grad()`: operations record the graph only when this is True."""
-    return _grad_enabled
+    """True unless inside `no_grad()` (in this thread): operations record the graph only when this is True."""
+    return GRAD_ENABLED.get()
 
 
 @contextlib.contextmanager
 def _set_grad_enabled(mode: bool):
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = mode
+    token = GRAD_ENABLED.set(mode)
     try:
         yield
     finally:
-        _grad_enabled = previous
+        GRAD_ENABLED.reset(token)
 
 
 def no_grad():

@@ -1,7 +1,8 @@
 """Readable NumPy kernels for the hot operations: the maths, vectorised, nothing clever.
 
 Each forward has a backward beside it; `minconvbert.kernels.fast` has the same functions compiled
-with numba, and the tests assert that the two agree. Shapes use B batch, T sequence, C channels,
+with numba, and the tests assert that the two agree. `@kernel` holds each function to its declared
+signature and runs the argument checks both backends share (kernels/contract.py). Shapes use B batch, T sequence, C channels,
 H heads, D head size, K kernel width.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from minconvbert.kernels.contract import kernel
 
 SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 GELU_NEW_CUBIC = 0.044715
@@ -30,23 +33,27 @@ def _normal_pdf(x):
     return np.exp(-0.5 * x * x) * (1 / math.sqrt(2.0 * math.pi))
 
 
+@kernel
 def gelu_forward(x):
     """y = x * Phi(x) = x/2 * (1 + erf(x / sqrt(2)))."""
     return (x * _normal_cdf(x)).astype(x.dtype, copy=False)
 
 
+@kernel
 def gelu_backward(x, grad_y):
     """dy/dx = Phi(x) + x * phi(x)."""
     x64 = x.astype(np.float64)
     return (grad_y * (_normal_cdf(x64) + x64 * _normal_pdf(x64))).astype(x.dtype, copy=False)
 
 
+@kernel
 def gelu_new_forward(x):
     """Tanh approximation: y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))."""
     inner = SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x**3)
     return 0.5 * x * (1.0 + np.tanh(inner))
 
 
+@kernel
 def gelu_new_backward(x, grad_y):
     """dy/dx = (1 + t)/2 + x/2 * (1 - t^2) * sqrt(2/pi) * (1 + 3 * 0.044715 x^2), t = tanh(inner)."""
     t = np.tanh(SQRT_2_OVER_PI * (x + GELU_NEW_CUBIC * x**3))
@@ -55,6 +62,7 @@ def gelu_new_backward(x, grad_y):
 
 
 # ----- softmax over the last axis, with an optional additive mask -------------------------------
+@kernel
 def softmax_forward(x, mask=None):
     """y = softmax(x + mask) over the last axis; `mask` broadcasts to x (0 keeps, a large negative drops)."""
     if mask is not None:
@@ -63,12 +71,14 @@ def softmax_forward(x, mask=None):
     return e / e.sum(axis=-1, keepdims=True)
 
 
+@kernel
 def softmax_backward(y, grad_y):
     """dL/dx = y * (dL/dy - sum(dL/dy * y)) over the last axis (the mask is a constant)."""
     return y * (grad_y - (grad_y * y).sum(axis=-1, keepdims=True))
 
 
 # ----- layer norm over the last axis ------------------------------------------------------------
+@kernel
 def layer_norm_forward(x, weight, bias, eps):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last axis.
 
@@ -84,6 +94,7 @@ def layer_norm_forward(x, weight, bias, eps):
     return x_hat * weight + bias, mean, rstd
 
 
+@kernel
 def layer_norm_backward(grad_y, x, weight, mean, rstd):
     """With x_hat = (x - mean) * rstd and g = grad_y * weight (N = last-axis size):
     dL/dx = rstd * (g - mean(g) - x_hat * mean(g * x_hat)); dL/dweight = sum(grad_y * x_hat);
@@ -100,42 +111,45 @@ def layer_norm_backward(grad_y, x, weight, mean, rstd):
 
 
 # ----- span-based dynamic convolution -----------------------------------------------------------
-def span_conv_forward(values, kernels):
-    """out[b, t, h, d] = sum_k kernels[b, t, h, k] * values[b, t + k - P, h, d], P = (K - 1) // 2.
+@kernel
+def span_conv_forward(values, conv_kernel):
+    """out[b, t, h, d] = sum_k conv_kernel[b, t, h, k] * values[b, t + k - P, h, d], P = (K - 1) // 2.
 
-    values (B, T, H, D), kernels (B, T, H, K) -> (B, T, H, D). Positions outside [0, T) are zeros.
+    values (B, T, H, D), conv_kernel (B, T, H, K) -> (B, T, H, D). Positions outside [0, T) are zeros.
     Each position t has its own kernel over the span of K positions centred on t.
     """
-    T, K = values.shape[1], kernels.shape[-1]
+    T, K = values.shape[1], conv_kernel.shape[-1]
     pad = (K - 1) // 2
-    out = np.zeros(values.shape, dtype=np.result_type(values, kernels))
+    out = np.zeros(values.shape, dtype=np.result_type(values, conv_kernel))
     for k in range(K):
         shift = k - pad  # out[t] reads values[t + shift]
         lo, hi = max(0, -shift), min(T, T - shift)  # the t for which t + shift is inside [0, T)
         if lo < hi:
-            out[:, lo:hi] += kernels[:, lo:hi, :, k, None] * values[:, lo + shift : hi + shift]
+            out[:, lo:hi] += conv_kernel[:, lo:hi, :, k, None] * values[:, lo + shift : hi + shift]
     return out
 
 
-def span_conv_backward(values, kernels, grad_out):
-    """dL/dvalues[b, s, h, d] = sum_k kernels[b, s - k + P, h, k] * grad_out[b, s - k + P, h, d];
-    dL/dkernels[b, t, h, k] = sum_d grad_out[b, t, h, d] * values[b, t + k - P, h, d].
+@kernel
+def span_conv_backward(values, conv_kernel, grad_out):
+    """dL/dvalues[b, s, h, d] = sum_k conv_kernel[b, s - k + P, h, k] * grad_out[b, s - k + P, h, d];
+    dL/dconv_kernel[b, t, h, k] = sum_d grad_out[b, t, h, d] * values[b, t + k - P, h, d].
     """
-    T, K = values.shape[1], kernels.shape[-1]
+    T, K = values.shape[1], conv_kernel.shape[-1]
     pad = (K - 1) // 2
     grad_values = np.zeros(values.shape, dtype=grad_out.dtype)
-    grad_kernels = np.zeros(kernels.shape, dtype=grad_out.dtype)
+    grad_conv_kernel = np.zeros(conv_kernel.shape, dtype=grad_out.dtype)
     for k in range(K):
         shift = k - pad
         lo, hi = max(0, -shift), min(T, T - shift)
         if lo < hi:
             g = grad_out[:, lo:hi]  # (B, t range, H, D)
-            grad_values[:, lo + shift : hi + shift] += kernels[:, lo:hi, :, k, None] * g
-            grad_kernels[:, lo:hi, :, k] = (g * values[:, lo + shift : hi + shift]).sum(axis=-1)
-    return grad_values, grad_kernels
+            grad_values[:, lo + shift : hi + shift] += conv_kernel[:, lo:hi, :, k, None] * g
+            grad_conv_kernel[:, lo:hi, :, k] = (g * values[:, lo + shift : hi + shift]).sum(axis=-1)
+    return grad_values, grad_conv_kernel
 
 
 # ----- depthwise 1-D convolution over the sequence ----------------------------------------------
+@kernel
 def depthwise_conv1d_forward(x, weight):
     """y[b, t, c] = sum_k weight[c, k] * x[b, t + k - P, c], P = K // 2, zeros outside [0, T).
 
@@ -153,6 +167,7 @@ def depthwise_conv1d_forward(x, weight):
     return y
 
 
+@kernel
 def depthwise_conv1d_backward(x, weight, grad_y):
     """dL/dx[b, s, c] = sum_k weight[c, k] * grad_y[b, s - k + P, c];
     dL/dweight[c, k] = sum_{b, t} grad_y[b, t, c] * x[b, t + k - P, c].
@@ -169,3 +184,10 @@ def depthwise_conv1d_backward(x, weight, grad_y):
             grad_x[:, lo + shift : hi + shift] += weight[:, k] * g
             grad_weight[:, k] = (g * x[:, lo + shift : hi + shift]).sum(axis=(0, 1))
     return grad_x, grad_weight
+
+
+# ----- rows that hold a nonzero -----------------------------------------------------------------
+@kernel
+def nonzero_rows(x):
+    """The indices of the rows of x (R, N) with an entry != 0 (NaN counts as nonzero): (M,) int64."""
+    return np.flatnonzero((x != 0).any(axis=1))

@@ -7,7 +7,7 @@ Both pad with zeros so the output has the input's length; their maths is in minc
 
 from __future__ import annotations
 
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.function import Function
 from minconvbert.ops.elementwise import require_float
 
@@ -22,27 +22,27 @@ class DepthwiseConv1d(Function):
                 f"depthwise_conv1d: expected x (B, T, C) and weight (C, K), got {x.shape} and {weight.shape}"
             )
         self.x, self.weight = x, weight
-        return kernels().depthwise_conv1d_forward(x, weight)
+        return active_kernels().depthwise_conv1d_forward(x, weight)
 
     def backward(self, g):
-        return kernels().depthwise_conv1d_backward(self.x, self.weight, g)
+        return active_kernels().depthwise_conv1d_backward(self.x, self.weight, g)
 
 
 class SpanConv(Function):
-    """out[b, t, h, :] = sum_k kernels[b, t, h, k] * values[b, t + k - (K-1)//2, h, :].
+    """out[b, t, h, :] = sum_k conv_kernel[b, t, h, k] * values[b, t + k - (K-1)//2, h, :].
 
-    values (B, T, H, D), kernels (B, T, H, K) -> (B, T, H, D); K odd.
+    values (B, T, H, D), conv_kernel (B, T, H, K) -> (B, T, H, D); K odd.
     """
 
-    def forward(self, values, kernel_weights):
-        require_float("span_conv", values, kernel_weights)
-        if values.ndim != 4 or kernel_weights.ndim != 4 or values.shape[:3] != kernel_weights.shape[:3]:
+    def forward(self, values, conv_kernel):
+        require_float("span_conv", values, conv_kernel)
+        if values.ndim != 4 or conv_kernel.ndim != 4 or values.shape[:3] != conv_kernel.shape[:3]:
             raise ValueError(
-                f"span_conv: expected values (B, T, H, D) and kernels (B, T, H, K), "
-                f"got {values.shape} and {kernel_weights.shape}"
+                f"span_conv: expected values (B, T, H, D) and conv_kernel (B, T, H, K), "
+                f"got {values.shape} and {conv_kernel.shape}"
             )
-        self.values, self.kernel_weights = values, kernel_weights
-        return kernels().span_conv_forward(values, kernel_weights)
+        self.values, self.conv_kernel = values, conv_kernel
+        return active_kernels().span_conv_forward(values, conv_kernel)
 
     def backward(self, g):
-        return kernels().span_conv_backward(self.values, self.kernel_weights, g)
+        return active_kernels().span_conv_backward(self.values, self.conv_kernel, g)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.function import Function, unbroadcast
 
 
@@ -207,10 +207,10 @@ class Gelu(Function):
     def forward(self, x):
         require_float("gelu", x)
         self.x = x
-        return kernels().gelu_forward(x)
+        return active_kernels().gelu_forward(x)
 
     def backward(self, g):
-        return (kernels().gelu_backward(self.x, g),)
+        return (active_kernels().gelu_backward(self.x, g),)
 
 
 class GeluNew(Function):
@@ -219,10 +219,10 @@ class GeluNew(Function):
     def forward(self, x):
         require_float("gelu_new", x)
         self.x = x
-        return kernels().gelu_new_forward(x)
+        return active_kernels().gelu_new_forward(x)
 
     def backward(self, g):
-        return (kernels().gelu_new_backward(self.x, g),)
+        return (active_kernels().gelu_new_backward(self.x, g),)
 
 
 class Where(Function):

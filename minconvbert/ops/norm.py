@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.function import Function
 from minconvbert.ops.elementwise import require_float
 
@@ -20,9 +20,9 @@ class LayerNorm(Function):
                 f"layer_norm: weight {weight.shape} and bias {bias.shape} must both be ({x.shape[-1]},) "
                 f"for input of shape {x.shape}"
             )
-        y, self.mean, self.rstd = kernels().layer_norm_forward(x, weight, bias, eps)
+        y, self.mean, self.rstd = active_kernels().layer_norm_forward(x, weight, bias, eps)
         self.x, self.weight = x, weight
         return y
 
     def backward(self, g):
-        return kernels().layer_norm_backward(g, self.x, self.weight, self.mean, self.rstd)
+        return active_kernels().layer_norm_backward(g, self.x, self.weight, self.mean, self.rstd)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.function import Function
 from minconvbert.ops.elementwise import require_float
 from minconvbert.ops.reduce import normalize_axis
@@ -29,15 +29,15 @@ class Softmax(Function):
             x = np.moveaxis(x, axis, -1)
         elif mask is not None and mask.dtype != x.dtype:
             mask = mask.astype(x.dtype)
-        self.y = kernels().softmax_forward(x, mask)
+        self.y = active_kernels().softmax_forward(x, mask)
         return self.y if self.last else np.moveaxis(self.y, -1, axis)
 
     def backward(self, g):
         if self.trivial:
             return (np.zeros_like(g),)
         if self.last:
-            return (kernels().softmax_backward(self.y, g),)
-        grad = kernels().softmax_backward(self.y, np.moveaxis(g, self.axis, -1))
+            return (active_kernels().softmax_backward(self.y, g),)
+        grad = active_kernels().softmax_backward(self.y, np.moveaxis(g, self.axis, -1))
         return (np.moveaxis(grad, -1, self.axis),)
 
 

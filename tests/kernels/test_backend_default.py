@@ -3,7 +3,7 @@
 from kernel_cases import run_python
 
 import minconvbert
-from minconvbert.backend import kernels
+from minconvbert.backend import active_kernels
 from minconvbert.kernels import fast, reference
 
 
@@ -14,10 +14,10 @@ def test_default_backend_is_numba():
 
 
 def test_scope_switches_and_restores():
-    outer = kernels()
+    outer = active_kernels()
     with minconvbert.backend("numpy"):
-        assert kernels() is reference and minconvbert.get_backend() == "numpy"
+        assert active_kernels() is reference and minconvbert.get_backend() == "numpy"
         with minconvbert.backend("numba"):
-            assert kernels() is fast
-        assert kernels() is reference
-    assert kernels() is outer
+            assert active_kernels() is fast
+        assert active_kernels() is reference
+    assert active_kernels() is outer

@@ -11,7 +11,7 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
-pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+pytestmark = pytest.mark.usefixtures("loop_path")  # as shipped and split on two threads (conftest.py)
 
 channels = st.integers(1, 20)
 
@@ -32,13 +32,14 @@ def test_backward_equals_reference(b, t, c, k, dtype, seed):
                       ("grad_x", "grad_weight"), dtype)  # fmt: skip
 
 
-def test_bad_input_raises():
+@pytest.mark.parametrize("module", [fast, reference], ids=["numba", "numpy"])  # both refuse alike
+def test_bad_input_raises(module):
     with pytest.raises(ValueError, match=r"depthwise_conv1d_forward: expected x \(B, T, C\) and weight \(C, K\)"):
-        fast.depthwise_conv1d_forward(np.zeros((2, 3, 4)), np.zeros((5, 3)))
+        module.depthwise_conv1d_forward(np.zeros((2, 3, 4)), np.zeros((5, 3)))
     with pytest.raises(ValueError, match="depthwise_conv1d_backward: grad_y has shape"):
-        fast.depthwise_conv1d_backward(np.zeros((2, 3, 4)), np.zeros((4, 3)), np.zeros((2, 4, 4)))
+        module.depthwise_conv1d_backward(np.zeros((2, 3, 4)), np.zeros((4, 3)), np.zeros((2, 4, 4)))
     with pytest.raises(TypeError, match="depthwise_conv1d_forward: x must be a floating-point array"):
-        fast.depthwise_conv1d_forward(np.zeros((2, 3, 4), dtype=np.int32), np.zeros((4, 3)))
+        module.depthwise_conv1d_forward(np.zeros((2, 3, 4), dtype=np.int32), np.zeros((4, 3)))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

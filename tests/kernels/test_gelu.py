@@ -10,7 +10,7 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
-pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+pytestmark = pytest.mark.usefixtures("loop_path")  # as shipped and split on two threads (conftest.py)
 
 shapes = st.lists(st.integers(min_value=0, max_value=6), min_size=0, max_size=4).map(tuple)
 PAIRS = [
@@ -64,11 +64,12 @@ def test_non_contiguous_input():
     assert_agree(fast.gelu_forward(x), reference.gelu_forward(x), np.float32)
 
 
-def test_bad_input_raises():
+@pytest.mark.parametrize("module", [fast, reference], ids=["numba", "numpy"])  # both refuse alike
+def test_bad_input_raises(module):
     with pytest.raises(TypeError, match="gelu_forward: x must be a floating-point array"):
-        fast.gelu_forward(np.arange(3))
+        module.gelu_forward(np.arange(3))
     with pytest.raises(ValueError, match="gelu_backward: grad_y has shape"):
-        fast.gelu_backward(np.zeros(3), np.zeros(4))
+        module.gelu_backward(np.zeros(3), np.zeros(4))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

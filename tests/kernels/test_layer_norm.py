@@ -10,7 +10,7 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
-pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+pytestmark = pytest.mark.usefixtures("loop_path")  # as shipped and split on two threads (conftest.py)
 
 lead_shapes = st.lists(st.integers(0, 5), min_size=0, max_size=3).map(tuple)
 sizes = st.integers(1, 70)  # around the 8-wide partial sums, and more rows than one chunk of 32
@@ -55,16 +55,17 @@ def test_statistics_shapes_and_dtypes():
     assert [a.dtype for a in got] == [a.dtype for a in expected]
 
 
-def test_bad_input_raises():
+@pytest.mark.parametrize("module", [fast, reference], ids=["numba", "numpy"])  # both refuse alike
+def test_bad_input_raises(module):
     x = np.zeros((2, 4))
     with pytest.raises(ValueError, match="layer_norm_forward: weight has shape"):
-        fast.layer_norm_forward(x, np.ones(3), np.zeros(4), 1e-5)
+        module.layer_norm_forward(x, np.ones(3), np.zeros(4), 1e-5)
     with pytest.raises(ValueError, match="layer_norm_forward: bias has shape"):
-        fast.layer_norm_forward(x, np.ones(4), np.zeros(5), 1e-5)
+        module.layer_norm_forward(x, np.ones(4), np.zeros(5), 1e-5)
     with pytest.raises(ValueError, match="non-empty last axis"):
-        fast.layer_norm_forward(np.zeros((2, 0)), np.ones(0), np.zeros(0), 1e-5)
+        module.layer_norm_forward(np.zeros((2, 0)), np.ones(0), np.zeros(0), 1e-5)
     with pytest.raises(ValueError, match="layer_norm_backward: mean has shape"):
-        fast.layer_norm_backward(x, x, np.ones(4), np.zeros((3, 1)), np.ones((2, 1)))
+        module.layer_norm_backward(x, x, np.ones(4), np.zeros((3, 1)), np.ones((2, 1)))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])

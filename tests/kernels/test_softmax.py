@@ -10,7 +10,7 @@ import minconvbert
 from minconvbert import Tensor, functional as F, gradcheck
 from minconvbert.kernels import fast, reference
 
-pytestmark = pytest.mark.usefixtures("loop_path")  # serial and parallel loops (tests/kernels/conftest.py)
+pytestmark = pytest.mark.usefixtures("loop_path")  # as shipped and split on two threads (conftest.py)
 
 # (B, H, Tq, T) scores and the mask layouts a model uses, plus a few odd ones
 MASK_LAYOUTS = ("none", "key padding (B,1,1,T)", "full (B,H,Tq,T)", "per key (T,)", "per query (B,1,Tq,1)", "scalar")
@@ -77,15 +77,16 @@ def test_mask_dtype_and_scalar_follow_numpy_promotion():
                  reference.softmax_forward(x, np.zeros((3, 1, 4), np.float32)), np.float32)  # fmt: skip
 
 
-def test_bad_input_raises():
+@pytest.mark.parametrize("module", [fast, reference], ids=["numba", "numpy"])  # both refuse alike
+def test_bad_input_raises(module):
     with pytest.raises(ValueError, match="softmax_forward: mask of shape"):
-        fast.softmax_forward(np.zeros((2, 3)), np.zeros((4,)))
+        module.softmax_forward(np.zeros((2, 3)), np.zeros((4,)))
     with pytest.raises(ValueError, match="softmax_forward: the last axis"):
-        fast.softmax_forward(np.zeros((2, 0)))
+        module.softmax_forward(np.zeros((2, 0)))
     with pytest.raises(TypeError, match="softmax_forward: x must be a floating-point array"):
-        fast.softmax_forward(np.zeros((2, 3), dtype=np.int64))
+        module.softmax_forward(np.zeros((2, 3), dtype=np.int64))
     with pytest.raises(ValueError, match="softmax_backward: grad_y has shape"):
-        fast.softmax_backward(np.zeros((2, 3)), np.zeros((3, 2)))
+        module.softmax_backward(np.zeros((2, 3)), np.zeros((3, 2)))
 
 
 @pytest.mark.parametrize("backend", ["numpy", "numba"])
