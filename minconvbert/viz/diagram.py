@@ -16,7 +16,7 @@ BRANCH_COLORS = {"input": "#e6e6e6", "attention": "#c6dbef", "conv": "#fdd0a2", 
 def _sizes(config) -> dict:
     if config is None:
         return {"C": "C", "HD": "HD", "H": "H", "D": "D", "K": "K", "HK": "HK"}
-    H, D, K = config.attention_heads, config.attention_head_size, config.conv_kernel_size
+    H, D, K = config.heads_per_kind, config.attention_head_size, config.conv_kernel_size
     return {"C": str(config.hidden_size), "HD": str(H * D), "H": str(H), "D": str(D), "K": str(K), "HK": str(H * K)}
 
 
