@@ -98,6 +98,12 @@ class KerasH5:
             raise H5FormatError(f"{self.path}: not a readable HDF5 file ({e}; truncated or not HDF5?)") from None
         try:
             self._check_layout(h5py)
+        except H5FormatError:
+            self._file.close()
+            raise
+        except (KeyError, ValueError, OSError, RuntimeError, TypeError) as e:  # h5py on damaged structures
+            self._file.close()
+            raise H5FormatError(f"{self.path}: damaged HDF5 structure ({type(e).__name__}: {str(e)[:200]})") from None
         except BaseException:
             self._file.close()
             raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import stat
 
-__all__ = ["open_regular"]
+__all__ = ["open_regular", "read_regular"]
 
 _KINDS = {stat.S_ISDIR: "a directory", stat.S_ISFIFO: "a FIFO (named pipe)", stat.S_ISCHR: "a character device",
           stat.S_ISBLK: "a block device", stat.S_ISSOCK: "a socket"}
@@ -36,3 +36,20 @@ def open_regular(path: str | os.PathLike, error: type[Exception], caller: str, b
     except BaseException:
         os.close(fd)
         raise
+
+
+def read_regular(path: str | os.PathLike, limit: int, error: type[Exception], caller: str,
+                 what: str = "file") -> bytes:
+    """The bytes of the regular file `path`; raise `error` for anything else or for more than `limit` bytes.
+
+    The size is checked before reading, and the read asks for that size (plus one byte, to catch a
+    file growing meanwhile), never for `limit`: a 0-byte file costs no 64 MB buffer.
+    """
+    with open_regular(path, error, caller) as f:
+        size = os.fstat(f.fileno()).st_size
+        if size > limit:
+            raise error(f"{path}: is {size:,} bytes, larger than {limit:,} bytes, the limit for a {what}")
+        raw = f.read(size + 1)
+    if len(raw) > size:
+        raise error(f"{path}: grew while it was read; more than the {size:,} bytes it held when opened")
+    return raw

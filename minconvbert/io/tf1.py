@@ -47,7 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from minconvbert.io.crc32c import masked_crc32c
-from minconvbert.io.regular_file import open_regular
+from minconvbert.io.regular_file import open_regular, read_regular
 from minconvbert.io.safetensors import _read_into
 
 __all__ = ["TF1CheckpointError", "TensorEntry", "TF1Checkpoint", "parse_index", "resolve_prefix",
@@ -395,11 +395,7 @@ class TF1Checkpoint:
         self.prefix = resolve_prefix(path)
         self.verify_checksums = verify_checksums
         index_path = self.prefix.with_name(self.prefix.name + ".index")
-        size = index_path.stat().st_size
-        if size > MAX_INDEX_BYTES:
-            raise TF1CheckpointError(f"{index_path}: {size} bytes, more than the {MAX_INDEX_BYTES}-byte limit for an index")
-        with open_regular(index_path, TF1CheckpointError, "TF1Checkpoint") as f:
-            index = f.read(MAX_INDEX_BYTES + 1)
+        index = read_regular(index_path, MAX_INDEX_BYTES, TF1CheckpointError, "TF1Checkpoint", "TF1 index")
         self.header, self._entries = parse_index(index, str(index_path))
         n = self.header["num_shards"]
         self._files = []

@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path
 
 from minconvbert.io.atomic import _fsync_directory, atomic_write
+from minconvbert.io.regular_file import read_regular
 from minconvbert.tokenizer.arguments import check_argument
 from minconvbert.tokenizer.vocab import VocabFileError, VocabularyWarning, load_vocab
 
@@ -58,13 +59,11 @@ def read_json_config(path: str | os.PathLike) -> dict:
     or not an object, and for any tokenizer argument of the wrong type (naming the field)."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CONFIG_BYTES + 1)
+        raw = read_regular(path, MAX_CONFIG_BYTES, TokenizerConfigError, "tokenizer config", "tokenizer configuration")
+    except (FileNotFoundError, TokenizerConfigError):
+        raise
     except OSError as error:
         raise OSError(f"{path}: cannot read ({error})") from error
-    if len(raw) > MAX_CONFIG_BYTES:
-        raise TokenizerConfigError(f"{path}: larger than {MAX_CONFIG_BYTES:,} bytes; a tokenizer configuration "
-                                   "is a few kB (is this the right file?)")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

@@ -20,6 +20,7 @@ import hashlib
 import os
 import warnings
 
+from minconvbert.io.regular_file import read_regular
 from minconvbert.tokenizer.chars import WHITESPACE
 
 __all__ = ["Vocabulary", "load_vocab", "VocabularyWarning", "VocabFileError", "MAX_VOCAB_BYTES", "MAX_VOCAB_LINES"]
@@ -112,8 +113,9 @@ def load_vocab(vocab_file) -> Vocabulary:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"vocab_file: no vocabulary file at {path!r}")
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_VOCAB_BYTES + 1)
+        raw = read_regular(path, MAX_VOCAB_BYTES, VocabFileError, "vocab_file", "vocab.txt")
+    except (FileNotFoundError, VocabFileError):
+        raise
     except OSError as error:
         raise OSError(f"vocab_file: cannot read {path!r}: {error}") from error
     vocab = Vocabulary(parse_vocab(raw, path), source=path)

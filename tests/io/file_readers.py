@@ -1,6 +1,6 @@
 """Every file reader the fuzz harness attacks, one entry each: how to call it, what it may raise, a seed.
 
-Adding a reader (say tf_model.h5) is one entry in READERS: the file's name, a function reading the
+Adding a reader is one entry in READERS: the file's name, a function reading the
 directory that holds it, the exception types it documents for a bad file, a function returning a
 valid directory ({file name: bytes}; the fuzzed file plus any companion it needs), the kind of
 mutations that suit the format -- "binary" (bytes), "torch zip" (a torch.save archive: its pickle
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minconvbert.io import safetensors, torch_pickle, torch_save
+from minconvbert.io import h5, safetensors, tf1, torch_pickle, torch_save
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
 
@@ -62,6 +62,30 @@ def _tokenizer_seed() -> dict[str, bytes]:
         return {name: (Path(tmp) / name).read_bytes() for name in ("vocab.txt", "tokenizer_config.json")}
 
 
+def _h5_seed() -> dict[str, bytes]:
+    layers = [("convbert", [(f"convbert/{k}:0", v) for k, v in SEED_TENSORS.items() if v.dtype.kind == "f"])]
+    with tempfile.TemporaryDirectory() as tmp:
+        h5.write_weights(Path(tmp) / "tf_model.h5", layers)
+        return {"tf_model.h5": (Path(tmp) / "tf_model.h5").read_bytes()}
+
+
+def _read_h5(directory: Path):
+    with h5.KerasH5(directory / "tf_model.h5") as f:
+        return [f.read(layer, name) for layer in f.layer_names for name in f.weight_names(layer)]
+
+
+def _tf1_seed() -> dict[str, bytes]:
+    from tests.io import tf1_builder
+
+    index, data = tf1_builder.bundle(SEED_TENSORS)
+    return {"model.ckpt-1.index": index, "model.ckpt-1.data-00000-of-00001": data}
+
+
+def _read_tf1(directory: Path):
+    with tf1.TF1Checkpoint(directory / "model.ckpt-1") as ckpt:
+        return [ckpt.get_tensor(name) for name in ckpt.keys()]
+
+
 def _read_safetensors(directory: Path):
     safetensors.load_file(directory / "model.safetensors")
     return safetensors.load_file(directory / "model.safetensors", mmap=False)
@@ -87,6 +111,9 @@ READERS = {
                           "json"),
     "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text",
                         lambda size: _TOKENIZER_BUDGET),
+    "tf_model.h5": Reader(_read_h5, (h5.H5FormatError,), _h5_seed, "binary"),
+    "model.ckpt-1.index": Reader(_read_tf1, (tf1.TF1CheckpointError,), _tf1_seed, "binary"),
+    "model.ckpt-1.data-00000-of-00001": Reader(_read_tf1, (tf1.TF1CheckpointError,), _tf1_seed, "binary"),
     "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json",
                                     lambda size: _TOKENIZER_BUDGET),
 }

@@ -33,7 +33,8 @@ from tests.io.file_readers import READERS
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="the reader worker needs select() on pipes")
 
 CASES = {"model.safetensors": 300, "pytorch_model.bin": 500, "config.json": 300, "vocab.txt": 200,
-         "tokenizer_config.json": 300}
+         "tokenizer_config.json": 300, "tf_model.h5": 200, "model.ckpt-1.index": 300,
+         "model.ckpt-1.data-00000-of-00001": 200}
 INTERPRETER_BYTES = 16 << 20  # allowed on top of a reader's own budget: imports, caches
 
 @pytest.fixture(scope="module")

@@ -301,5 +301,5 @@ def test_data_file_shrinking_after_open(tmp_path):
 def test_index_larger_than_the_limit(tmp_path, monkeypatch):
     prefix = B.write(tmp_path, *B.bundle({"a": np.zeros(1, np.float32)}))
     monkeypatch.setattr(tf1, "MAX_INDEX_BYTES", 64)
-    with pytest.raises(TF1CheckpointError, match="more than the 64-byte limit"):
+    with pytest.raises(TF1CheckpointError, match="larger than 64 bytes, the limit for a TF1 index"):
         TF1Checkpoint(prefix)

@@ -21,11 +21,11 @@ import copy
 import json
 import math
 import os
-import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 
 from minconvbert.io.atomic import atomic_write
+from minconvbert.io.regular_file import read_regular
 
 __all__ = ["ConvBertConfig", "PRESETS", "MAX_SIZE", "MAX_LABELS"]
 
@@ -318,14 +318,7 @@ def read_json(path, label: str, missing: str = "no such file:") -> dict:
     file) before reading them."""
     path = os.fspath(path)
     try:
-        info = os.stat(path)
-        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
-            raise ValueError(f"{label}: {path} is not a regular file")
-        size = info.st_size
-        if size > MAX_CONFIG_BYTES:
-            raise ValueError(f"{label}: {path} is {size:,} bytes; a config.json is at most {MAX_CONFIG_BYTES:,}")
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        data = json.loads(read_regular(path, MAX_CONFIG_BYTES, ValueError, label, "config.json").decode("utf-8"))
     except FileNotFoundError:
         raise FileNotFoundError(f"{label}: {missing} {path}") from None
     except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as e:
