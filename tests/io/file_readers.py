@@ -31,11 +31,6 @@ class Reader:
     memory_budget: Callable[[int], int] = lambda size: 32 << 20  # bytes it may hold for a file of `size`
 
 
-# The tokenizers' vocab.txt reader asks for its whole size cap (64 MiB) in one read() call: tracemalloc
-# counts the buffer, though its pages are never touched.
-_TOKENIZER_BUDGET = 96 << 20
-
-
 SEED_TENSORS = {
     "embeddings.word_embeddings.weight": np.arange(12, dtype=np.float32).reshape(3, 4),
     "embeddings.position_ids": np.arange(4, dtype=np.int64)[None],
@@ -109,11 +104,9 @@ READERS = {
                                                                  num_attention_heads=4, intermediate_size=32,
                                                                  num_labels=3).to_json_string().encode()},
                           "json"),
-    "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text",
-                        lambda size: _TOKENIZER_BUDGET),
+    "vocab.txt": Reader(_read_tokenizers, (ValueError,), lambda: {"vocab.txt": VOCAB.encode()}, "text"),
     "tf_model.h5": Reader(_read_h5, (h5.H5FormatError,), _h5_seed, "binary"),
     "model.ckpt-1.index": Reader(_read_tf1, (tf1.TF1CheckpointError,), _tf1_seed, "binary"),
     "model.ckpt-1.data-00000-of-00001": Reader(_read_tf1, (tf1.TF1CheckpointError,), _tf1_seed, "binary"),
-    "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json",
-                                    lambda size: _TOKENIZER_BUDGET),
+    "tokenizer_config.json": Reader(_read_tokenizers, (ValueError, TypeError), _tokenizer_seed, "json"),
 }
