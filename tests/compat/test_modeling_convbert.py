@@ -6,11 +6,9 @@ NumPy arrays (upstream draws them from an unseeded generator). Dropped, each wit
 the mixin's tests in modeling_common.DROPPED, this file's in DROPPED_HERE.
 """
 
-import inspect
 import unittest
 
 import numpy as np
-import pytest
 
 from minconvbert import (
     ConvBertConfig,
@@ -22,12 +20,8 @@ from minconvbert import (
     ConvBertModel,
     no_grad,
 )
-from minconvbert.models.convbert import checkpoint
 from tests.compat.config_tester import ConfigTester
 from tests.compat.modeling_common import ModelTesterMixin, ids_tensor, random_attention_mask
-
-# save_pretrained(safe_serialization=...) is another branch's (the savers'); until it lands, that test fails.
-_SAVES_BIN_LATER = "safe_serialization" not in inspect.signature(checkpoint.save_pretrained).parameters
 
 # This file's tests upstream (at commit 8b95e3fb), besides the mixin's.
 UPSTREAM_HERE = (
@@ -241,11 +235,6 @@ class ConvBertModelTest(ModelTesterMixin, unittest.TestCase):
         config, *inputs_dict = self.model_tester.prepare_config_and_inputs()
         config.head_ratio = 4
         self.model_tester.create_and_check_for_masked_lm(config, *inputs_dict)
-
-    @pytest.mark.xfail(_SAVES_BIN_LATER, raises=TypeError, strict=True,
-                       reason="save_pretrained(safe_serialization=...) lands with the branch that owns the savers")
-    def test_can_use_safetensors(self):
-        super().test_can_use_safetensors()
 
 
 def test_every_upstream_test_is_ported_or_dropped_with_a_reason():
