@@ -818,7 +818,8 @@ check(held_out_loss["K=9"] < best_other and held_out_loss["K=9, head_ratio=1"] <
 # [Assignment A4](../docs/assignments/a4_head_analysis/README.md) asks you to write the measurements
 # of sections 2 and 3 yourself (the mean distance of attention and convolution heads with padding
 # handled, the loss change of one ablated head, and a local/global classification of heads), graded
-# against `minconvbert.analysis` on the nano model.
+# against `minconvbert.analysis` on the nano model, and (part E) the weight the convolution heads put
+# on the zero padding at `[CLS]` and `[SEP]`, which the explorer of section 1 shows.
 
 # %%
 summary()
