@@ -2,6 +2,8 @@
 and, for a wrong forward with a matching backward, that the two agree with each other but not with
 the specification."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -83,6 +85,8 @@ def test_circular_padding_agrees_with_itself_but_not_with_the_specification(tmp_
         reason = results[name].reason
         assert "all at t" in reason and "Your forward and backward agree with each other" in reason, reason
         assert "not with the specification" in reason
+    assert re.search(r"^span_conv_forward: \d+ of 84 elements differ .*; the first at \(0, 0, 0, 0\): ",
+                     results["forward_matches_reference"].reason), results["forward_matches_reference"].reason
     assert results["kernel_size_one"].passed  # with K = 1 there is no padding to get wrong
 
 
