@@ -100,17 +100,7 @@ def test_a_backward_that_disagrees_with_its_own_forward_is_told_so(tmp_path):
 
 
 def test_a_python_loop_over_the_elements_loses_the_rule_check_only(tmp_path):
-    loop = '''    B, T, H, D = values.shape
-    K = kernels.shape[-1]
-    out = np.zeros(values.shape, dtype=np.result_type(values, kernels))
-    for b in range(B):
-        for t in range(T):
-            for h in range(H):
-                for d in range(D):
-                    for k in range(K):
-                        if 0 <= t + k - (K - 1) // 2 < T:
-                            out[b, t, h, d] += kernels[b, t, h, k] * values[b, t + k - (K - 1) // 2, h, d]
-    return out'''
+    loop = "\n".join("    " + line for line in ELEMENT_LOOPS["span_conv_forward"].splitlines())
     text = replace_once(solution_text("a2"), FORWARD, loop)
     report = grade("a2", write_student(tmp_path / "a2", "a2", text),
                    only=["forward_matches_reference", "no_python_loops", "larger_case"])
