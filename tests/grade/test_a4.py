@@ -99,3 +99,40 @@ def test_the_expected_values_are_the_analysis_module_on_the_nano_model():
     labels = spec.expected_labels(analysis.mean_attention_distance(attentions, ctx.mask("a")),
                                   spec.expected_even_attention_distance(ctx.mask("a")))
     assert set(labels.ravel()) <= {"local", "intermediate", "global"} and len(set(labels.ravel())) >= 2
+
+
+def test_part_e_counts_only_the_padding_taps_at_each_end(tmp_path):
+    # [CLS]'s own tap counted as padding: the visible check names the [CLS] column of every layer and head
+    with_self = replace_once(solution_text("a4"), "at_cls = kernels.data[0, :, 0, :left].sum(axis=-1)",
+                             "at_cls = kernels.data[0, :, 0, :left + 1].sum(axis=-1)")
+    report = grade("a4", write_student(tmp_path / "self", "a4", with_self), only=["padding_at_ends", "padding_at_ends_short_text"])
+    results = by_name(report)
+    assert not results["padding_at_ends"].passed and not results["padding_at_ends_short_text"].passed
+    assert "all at e = 0" in results["padding_at_ends"].reason, results["padding_at_ends"].reason
+    # every padding tap of [CLS] (also those past [SEP] in a text shorter than the kernel): only the hidden check sees it
+    both_sides = replace_once(solution_text("a4"), "at_cls = kernels.data[0, :, 0, :left].sum(axis=-1)",
+                              "at_cls = kernels.data[0, :, 0, :left].sum(axis=-1) + "
+                              "kernels.data[0, :, 0, left + kernels.shape[2]:].sum(axis=-1)")
+    report = grade("a4", write_student(tmp_path / "both", "a4", both_sides),
+                   only=["padding_at_ends", "padding_at_ends_short_text"])
+    assert [r.passed for r in report.results] == [True, False], [r.reason for r in report.results]
+    assert 'padding_weight_at_ends("Stop.")' in report.results[1].reason
+    # the model left in eval mode: the hidden check says so
+    no_restore = replace_once(solution_text("a4"), "    model.train(was_training)\n    left =", "    left =")
+    report = grade("a4", write_student(tmp_path / "mode", "a4", no_restore), only=["padding_at_ends_short_text"])
+    assert "left a model that was in train mode in eval mode" in report.results[0].reason
+
+
+def test_part_e_expected_values_are_the_kernels_the_explorer_shows():
+    from minconvbert import viz
+
+    ctx = spec.setup()
+    want = ctx.padding_weights("visible")  # (L, H, 2)
+    explorer = viz.head_explorer(ctx.model, ctx.tokenizer, spec.EXPLORER_TEXTS["visible"])
+    left = (explorer.conv_kernels.shape[-1] - 1) // 2
+    np.testing.assert_allclose(want[..., 0], explorer.conv_kernels[:, :, 0, :left].sum(axis=-1), atol=1e-6)
+    np.testing.assert_allclose(want[..., 1], explorer.conv_kernels[:, :, -1, left + 1:].sum(axis=-1), atol=1e-6)
+    assert explorer.tokens[0] == "[CLS]" and explorer.tokens[-1] == "[SEP]"
+    assert want.shape == (ctx.model.config.num_hidden_layers, ctx.model.config.heads_per_kind, 2)
+    assert (want > 0).all() and (want < 1).all()
+    assert ctx.explorer_ids("short").shape[1] < ctx.model.config.conv_kernel_size // 2 + 1  # [CLS]'s window passes [SEP]

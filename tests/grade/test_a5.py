@@ -61,7 +61,21 @@ def test_wrapping_around_the_sequence_loses_the_edge_checks_and_says_where(tmp_p
     text = replace_once(solution_text("a5"), "s = t + k - pad  # the position tap k reads", "s = (t + k - pad) % length")
     results = _graded(tmp_path, text, ["forward_small", "backward_small"])
     assert "all at t < 2 or t >= T-2 (the first and last 2)" in results["forward_small"].reason
+    assert "does not match finite differences of your own forward either" in results["forward_small"].reason
     assert results["backward_small"].passed
+
+
+def test_wrapping_around_in_both_loops_agrees_with_itself_but_not_with_the_specification(tmp_path):
+    text = solution_text("a5")
+    for old, new in (("s = t + k - pad  # the position tap k reads", "s = (t + k - pad) % length"),
+                     ("t = s - k + pad  # the output", "t = (s - k + pad) % length  # the output"),
+                     ("source = s + k - pad  # the position", "source = (s + k - pad) % length  # the position")):
+        text = replace_once(text, old, new)
+    results = _graded(tmp_path, text, ["forward_small", "backward_small"])
+    for name in ("forward_small", "backward_small"):
+        reason = results[name].reason
+        assert "all at t" in reason and "Your forward and backward agree with each other" in reason, reason
+        assert "not with the specification" in reason
 
 
 def test_a_backward_reading_the_wrong_kernel_loses_the_backward_checks_only(tmp_path):

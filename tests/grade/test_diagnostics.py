@@ -2,12 +2,15 @@
 and, for a wrong forward with a matching backward, that the two agree with each other but not with
 the specification."""
 
+import re
+
 import numpy as np
 import pytest
 
-from minconvbert.grade import grade
+from instructor.solve import solve
+from minconvbert.grade import get_assignment, grade
 from minconvbert.grade.checks import close
-from tests.grade.helpers import by_name, replace_once, solution_text, write_student
+from tests.grade.helpers import by_name, replace_once, solution_text, starter_text, write_student
 
 
 def _message(actual, expected, **options) -> str:
@@ -56,6 +59,8 @@ def test_a_cross_entropy_backward_without_the_division_by_the_batch_is_told_so(t
         "your values are 4.00 times the expected everywhere: a missing division by the batch (the number of rows) (4)?")
 
 
+FORWARD = '''    spans = unfold_spans(values, kernels.shape[-1])  # (B, T, H, D, K)
+    return np.einsum("bthdk,bthk->bthd", spans, kernels).astype(np.result_type(values, kernels), copy=False)'''
 CIRCULAR = [
     ("padded = np.pad(values, ((0, 0), (pad, kernel_size - 1 - pad), (0, 0), (0, 0)))  # (B, T + K - 1, H, D)",
      "padded = np.concatenate([values[:, values.shape[1] - pad:], values, values[:, :kernel_size - 1 - pad]], axis=1)"),
@@ -80,6 +85,8 @@ def test_circular_padding_agrees_with_itself_but_not_with_the_specification(tmp_
         reason = results[name].reason
         assert "all at t" in reason and "Your forward and backward agree with each other" in reason, reason
         assert "not with the specification" in reason
+    assert re.search(r"^span_conv_forward: \d+ of 84 elements differ .*; the first at \(0, 0, 0, 0\): ",
+                     results["forward_matches_reference"].reason), results["forward_matches_reference"].reason
     assert results["kernel_size_one"].passed  # with K = 1 there is no padding to get wrong
 
 
@@ -93,19 +100,8 @@ def test_a_backward_that_disagrees_with_its_own_forward_is_told_so(tmp_path):
 
 
 def test_a_python_loop_over_the_elements_loses_the_rule_check_only(tmp_path):
-    loop = '''    B, T, H, D = values.shape
-    K = kernels.shape[-1]
-    out = np.zeros(values.shape, dtype=np.result_type(values, kernels))
-    for b in range(B):
-        for t in range(T):
-            for h in range(H):
-                for d in range(D):
-                    for k in range(K):
-                        if 0 <= t + k - (K - 1) // 2 < T:
-                            out[b, t, h, d] += kernels[b, t, h, k] * values[b, t + k - (K - 1) // 2, h, d]
-    return out'''
-    text = replace_once(solution_text("a2"), '''    spans = unfold_spans(values, kernels.shape[-1])  # (B, T, H, D, K)
-    return np.einsum("bthdk,bthk->bthd", spans, kernels).astype(np.result_type(values, kernels), copy=False)''', loop)
+    loop = "\n".join("    " + line for line in ELEMENT_LOOPS["span_conv_forward"].splitlines())
+    text = replace_once(solution_text("a2"), FORWARD, loop)
     report = grade("a2", write_student(tmp_path / "a2", "a2", text),
                    only=["forward_matches_reference", "no_python_loops", "larger_case"])
     results = by_name(report)
@@ -122,8 +118,74 @@ def test_a_loop_over_positions_is_a_loop_too_but_one_over_the_taps_is_fine(tmp_p
     for t in range(T):
         out[:, t] = np.einsum("bhdk,bhk->bhd", spans[:, t], kernels[:, t])
     return out'''
-    original = '''    spans = unfold_spans(values, kernels.shape[-1])  # (B, T, H, D, K)
-    return np.einsum("bthdk,bthk->bthd", spans, kernels).astype(np.result_type(values, kernels), copy=False)'''
-    report = grade("a2", write_student(tmp_path / "a2", "a2", replace_once(solution_text("a2"), original, over_t)),
+    report = grade("a2", write_student(tmp_path / "a2", "a2", replace_once(solution_text("a2"), FORWARD, over_t)),
                    only=["no_python_loops"])
     assert report.results[0].reason.startswith("span_conv_forward ran 20 lines of your file on (1, 5, 1, 2) and 90 ")
+
+
+ELEMENT_LOOPS = {  # A2 written as a loop over every element, right at every size
+    "unfold_spans": """B, T, H, D = values.shape
+pad = (kernel_size - 1) // 2
+spans = np.zeros((B, T, H, D, kernel_size), dtype=values.dtype)
+for b in range(B):
+    for t in range(T):
+        for h in range(H):
+            for d in range(D):
+                for k in range(kernel_size):
+                    if 0 <= t + k - pad < T:
+                        spans[b, t, h, d, k] = values[b, t + k - pad, h, d]
+return spans""",
+    "span_conv_forward": """B, T, H, D = values.shape
+K = kernels.shape[-1]
+out = np.zeros(values.shape, dtype=np.result_type(values, kernels))
+for b in range(B):
+    for t in range(T):
+        for h in range(H):
+            for d in range(D):
+                for k in range(K):
+                    if 0 <= t + k - (K - 1) // 2 < T:
+                        out[b, t, h, d] += kernels[b, t, h, k] * values[b, t + k - (K - 1) // 2, h, d]
+return out""",
+    "span_conv_backward": """B, T, H, D = values.shape
+K = kernels.shape[-1]
+grad_values = np.zeros(values.shape, dtype=grad_out.dtype)
+grad_kernels = np.zeros(kernels.shape, dtype=grad_out.dtype)
+for b in range(B):
+    for t in range(T):
+        for h in range(H):
+            for d in range(D):
+                for k in range(K):
+                    s = t + k - (K - 1) // 2
+                    if 0 <= s < T:
+                        grad_values[b, s, h, d] += kernels[b, t, h, k] * grad_out[b, t, h, d]
+                        grad_kernels[b, t, h, k] += grad_out[b, t, h, d] * values[b, s, h, d]
+return grad_values, grad_kernels""",
+}
+
+
+def test_an_element_wise_python_loop_a2_loses_the_rule_check_and_only_it(tmp_path):
+    report = grade("a2", write_student(tmp_path / "a2", "a2", solve(starter_text("a2"), ELEMENT_LOOPS)))
+    failed = {r.name: r.reason for r in report.results if not r.passed}
+    assert list(failed) == ["no_python_loops"], failed
+    assert report.score == get_assignment("a2").total_points - 2
+    assert failed["no_python_loops"].startswith("unfold_spans ran") and "a Python loop over positions" in \
+        failed["no_python_loops"]
+
+
+def test_a_loop_hidden_in_builtins_is_caught_by_the_time_against_the_reference(tmp_path):
+    # every element summed by math.fsum through map: no line of the file runs per element, only the time tells
+    in_builtins = """    spans = unfold_spans(values, kernels.shape[-1])  # (B, T, H, D, K)
+    rows = spans.reshape(-1, kernels.shape[-1]).tolist()
+    weights = np.broadcast_to(kernels[:, :, :, None, :], spans.shape).reshape(-1, kernels.shape[-1]).tolist()
+    sums = map(math.fsum, map(map, itertools.repeat(operator.mul), rows, weights))
+    out = np.fromiter(sums, dtype=np.float64, count=len(rows)).reshape(values.shape)
+    return out.astype(np.result_type(values, kernels))"""
+    text = replace_once(solution_text("a2"), FORWARD, in_builtins)
+    text = replace_once(text, "\nimport numpy as np\n", "\nimport itertools\nimport math\nimport operator\n\nimport numpy as np\n")
+    report = grade("a2", write_student(tmp_path / "a2", "a2", text),
+                   only=["forward_matches_reference", "larger_case", "no_python_loops"])
+    results = by_name(report)
+    assert results["forward_matches_reference"].passed and results["larger_case"].passed
+    reason = results["no_python_loops"].reason
+    assert reason.startswith("span_conv_forward took") and "the reference kernel" in reason, reason
+    assert "in the same run" in reason and "times as long (at most 20 times)" in reason

@@ -8,7 +8,7 @@ layer), T sequence length, K conv kernel size, L layers. All arrays are NumPy ar
                                   t + k - (K - 1) // 2
     attention_mask (B, T)         1 for a real token, 0 for padding (None: every position is real)
 
-Write six functions (the README gives the maths, the rules for padding and the edges, and the
+Write seven functions (the README gives the maths, the rules for padding and the edges, and the
 grading):
 
     mean_attention_distance(attentions, attention_mask=None)        -> (H,)
@@ -17,6 +17,7 @@ grading):
     even_kernel_distance(kernel_size)                               -> float
     ablation_loss_change(model, batch, kind, layer, head)           -> float
     classify_heads(distances, even_distance, local_below=0.5, global_above=0.9) -> (L, H) array of str
+    padding_weight_at_ends(model, input_ids)                        -> (L, H, 2)
 
 Use NumPy and the model's own forward pass; not minconvbert.analysis (that is what you are graded
 against). Do not modify the input arrays, the batch or the model's weights.
@@ -85,3 +86,16 @@ def classify_heads(distances, even_distance, local_below=0.5, global_above=0.9):
     "local" if r < local_below, "global" if r >= global_above, "intermediate" otherwise.
     """
     raise NotImplementedError("classify_heads: write this part")
+
+
+def padding_weight_at_ends(model, input_ids):
+    """Part E: the weight each convolution head's kernel puts on the zero padding at the two ends of one text.
+
+    model: a ConvBertForMaskedLM. input_ids: (1, T), one text encoded as [CLS] ... [SEP], no padding.
+    Returns an (L, H, 2) array: [l, h, 0] the sum of the kernel weights of [CLS] (position 0) on the
+    taps before the text (positions < 0), [l, h, 1] the sum of those of [SEP] (position T - 1) on the
+    taps past its end (positions > T - 1), for convolution head h of layer l. The head explorer shows
+    them: hover [CLS] or [SEP], and add up the grey (padding) rows of a convolution head. Run the
+    model in eval mode without recording a graph; afterwards the model is back in the mode it was in.
+    """
+    raise NotImplementedError("padding_weight_at_ends: write this part")

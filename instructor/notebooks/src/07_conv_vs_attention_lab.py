@@ -106,6 +106,24 @@ viz.layer_overview(out, layer=L - 1, tokens=tokens, vmax=0.6)
 # everywhere); in the last layer they look more selective, with a brighter diagonal. One sentence
 # can mislead: section 2 measures each of these impressions over many blocks, and checks it.
 #
+# Static maps show one layer at a time and every row at once. `viz.head_explorer(model,
+# tokenizer, text)` shows the same numbers one token at a time, interactively: pick a layer at the
+# top, then hover (or click) a token. Each attention head shows the weight that token gives every
+# token of the sentence; each convolution head its $K = 9$ kernel weights on the window around it,
+# with the rows past either end of the sentence greyed out: those weights multiply the zero
+# padding. All heads share one bar scale, a head can be switched off, and each head's header gives
+# its mean distance and entropy on this sentence (section 2 defines them). `explorer.save("heads.html")`
+# writes the page to a file that opens in any browser, offline. Hover `[CLS]` and `[SEP]` in a few
+# layers: how much of their kernels do the convolution heads spend on the padding? Assignment A4,
+# part E, asks you to compute exactly that.
+
+# %%
+explorer = viz.head_explorer(model, tokenizer, sentence)
+check(np.allclose(explorer.conv_kernels[0], out.conv_kernels[0].data[0], atol=1e-6) and explorer.tokens == list(tokens),
+      "the explorer shows the same tokens and kernels as the maps above")
+explorer
+
+# %% [markdown]
 # ## 2. How far does each head look, and how peaked is it?
 #
 # On 16 validation blocks of 128 tokens (about 2000 positions), for each layer and head:
@@ -800,7 +818,8 @@ check(held_out_loss["K=9"] < best_other and held_out_loss["K=9, head_ratio=1"] <
 # [Assignment A4](../docs/assignments/a4_head_analysis/README.md) asks you to write the measurements
 # of sections 2 and 3 yourself (the mean distance of attention and convolution heads with padding
 # handled, the loss change of one ablated head, and a local/global classification of heads), graded
-# against `minconvbert.analysis` on the nano model.
+# against `minconvbert.analysis` on the nano model, and (part E) the weight the convolution heads put
+# on the zero padding at `[CLS]` and `[SEP]`, which the explorer of section 1 shows.
 
 # %%
 summary()

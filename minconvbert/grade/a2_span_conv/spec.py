@@ -48,13 +48,13 @@ def random_case(seed, B, T, H, D, K, dtype=np.float64):
 
 def consistency_note(student) -> str:
     """Whether the student's backward matches finite differences of the student's own forward, on a
-    small float64 case (2, 5, 1, 2) with K = 3."""
+    small float64 case (2, 5, 1, 2) with K = 3 (A2's span_conv_forward/backward, and A5's of the same names)."""
     values, kernels, direction = random_case(98, 2, 5, 1, 2, 3)
     grads = student.run("span_conv_backward", values, kernels, direction).value
     agree = agree_with_own_forward(student, "span_conv_forward", [values, kernels], direction, grads) \
         if isinstance(grads, tuple) and len(grads) == 2 else None
     if agree:
-        return (". Your forward and backward agree with each other (a gradient check of SpanConv passes) but not "
+        return (". Your forward and backward agree with each other (a gradient check of the two passes) but not "
                 "with the specification: outside the sequence the values are zero (not wrapped around)?")
     if agree is False:
         return ". (Your backward does not match finite differences of your own forward either.)"

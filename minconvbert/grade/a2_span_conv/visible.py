@@ -7,6 +7,7 @@ from minconvbert.grade.a2_span_conv.spec import A2, AXES, both_directions, compa
 from minconvbert.grade.checks import close, numeric_gradients
 from minconvbert.grade.codec import Leaf
 from minconvbert.grade.execute import count_lines
+from minconvbert.grade.speed import speed_ratio
 from minconvbert.kernels import reference
 
 
@@ -53,6 +54,10 @@ def gradcheck_span_conv(student):
 
 
 SMALL, LARGE = (1, 5, 1, 2), (3, 40, 2, 6)  # (B, T, H, D), K = 3: 72 times as many elements
+# the timing, K = 9: array operations run within a few times the reference's time there; a loop over every
+# element, even one whose iterations run inside builtins (map, math.fsum) where no line of the file runs,
+# takes 70 to 400 times as long (measured on a 2-core machine under load)
+TIMED_SMALL, TIMED, SLOWEST = (1, 16, 2, 8), (2, 64, 4, 16), 20.0
 
 
 def _lines_run(student, name: str, case) -> int:
@@ -76,10 +81,25 @@ def _lines_run(student, name: str, case) -> int:
     return outcome.lines
 
 
-@A2.check(points=2, visible=True)
+def _time_against_reference(student, name: str) -> None:
+    """`name` (span_conv_forward or span_conv_backward) timed against the reference kernel in the same run, on
+    TIMED with K = 9: no more than SLOWEST times its time."""
+    function = getattr(reference, name)
+    width = 2 if name == "span_conv_forward" else 3  # (values, kernels) or (values, kernels, grad_out)
+    small, case = random_case(13, *TIMED_SMALL, 9)[:width], random_case(12, *TIMED, 9)[:width]
+    ratio, mine, theirs = speed_ratio(student, name, function, small, case, rounds=3)
+    if ratio < 1 / SLOWEST:
+        raise AssertionError(
+            f"{name} took {mine * 1e3:.3g} ms per call on {TIMED} with K = 9, the reference kernel "
+            f"{theirs * 1e3:.3g} ms in the same run: {1 / ratio:.0f} times as long (at most {SLOWEST:g} times). That "
+            "is a loop over positions or elements (inside map or a comprehension too): use array operations")
+
+
+@A2.check(points=2, visible=True, timeout=120)
 def no_python_loops(student):
     """The rule: the lines of your file that run must not grow with B, T, H and D (a loop over the K taps is
-    fine), measured on (1, 5, 1, 2) and (3, 40, 2, 6) with K = 3, against the reference kernel's growth."""
+    fine), measured on (1, 5, 1, 2) and (3, 40, 2, 6) with K = 3, against the reference kernel's growth; and
+    the forward and backward take at most 20 times the reference kernel's time on (2, 64, 4, 16), K = 9."""
     cases = [random_case(10 + i, *shape, 3) for i, shape in enumerate((SMALL, LARGE))]
     reference_lines = [count_lines(reference.span_conv_backward, reference.__file__, *case)[1] for case in cases]
     reference_growth = reference_lines[1] / reference_lines[0]
@@ -90,3 +110,5 @@ def no_python_loops(student):
                 f"{name} ran {small} lines of your file on {SMALL} and {large} on {LARGE}: {large / small:.1f} times "
                 f"as many for 72 times as many elements (the reference kernel: {reference_growth:.1f} times). That is "
                 "a Python loop over positions or elements: use array operations (a loop over the K taps is fine)")
+    for name in ("span_conv_forward", "span_conv_backward"):
+        _time_against_reference(student, name)

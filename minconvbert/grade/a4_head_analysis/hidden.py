@@ -1,6 +1,7 @@
 """A4's hidden checks: the other layers and a second batch, padding and edges on synthetic inputs
 (pooled averages, garbage in padded rows, an even kernel size, float32), an attention-head ablation,
-a model handed over in train mode, and the classification's boundaries."""
+a model handed over in train mode, the classification's boundaries, and part E on a text shorter
+than the kernel."""
 
 import numpy as np
 
@@ -9,6 +10,7 @@ from minconvbert.grade.a4_head_analysis.spec import (
     A4,
     check_ablation,
     check_distances,
+    check_padding_weights,
     compare_distances,
     compare_labels,
     expected_even_attention_distance,
@@ -117,3 +119,13 @@ def classify_boundaries(student):
                    "default thresholds")
     compare_labels(student.run("classify_heads", distances, 2.0, local_below=0.3, global_above=0.6).value,
                    expected_labels(distances, 2.0, 0.3, 0.6), "local_below=0.3, global_above=0.6")
+
+
+@A4.check(points=1, visible=False)
+def padding_at_ends_short_text(student, ctx):
+    """padding_weight_at_ends on "Stop." (T = 4 < K = 9: at [CLS] taps past the end are padding too, but
+    only those before the text count), with the model handed over in train mode (use eval mode, restore it)."""
+    outcome = check_padding_weights(student, ctx, "short", "padding_weight_at_ends(\"Stop.\") on a model in train mode",
+                                    train=True)
+    if outcome.built[0].get("training") is not True:
+        raise AssertionError("padding_weight_at_ends left a model that was in train mode in eval mode")

@@ -40,6 +40,11 @@ SENTENCES = {
     ),
 }
 MASK_SEEDS = {"a": 0, "b": 1}
+# part E: one text each, as the explorer shows it; "short" has fewer tokens than the kernel has taps
+EXPLORER_TEXTS = {
+    "visible": "Return the number of items in the queue.",
+    "short": "Stop.",
+}
 
 
 class NanoContext:
@@ -85,6 +90,21 @@ class NanoContext:
 
     def mask(self, name: str) -> np.ndarray:
         return self._batches[name]["attention_mask"].copy()
+
+    def explorer_ids(self, name: str) -> np.ndarray:
+        """(1, T) input ids of EXPLORER_TEXTS[name]: [CLS] ... [SEP], as head_explorer encodes it."""
+        return self.tokenizer(EXPLORER_TEXTS[name], return_tensors="np")["input_ids"]
+
+    def padding_weights(self, name: str) -> np.ndarray:
+        """(L, H, 2) the weight each convolution head's kernel puts on the zero padding: [..., 0] at [CLS]
+        (the taps before the text), [..., 1] at [SEP] (the taps past its end), on EXPLORER_TEXTS[name]."""
+        self.model.eval()
+        with no_grad():
+            out = self.model(input_ids=self.explorer_ids(name), output_conv_kernels=True)
+        left = (self.model.config.conv_kernel_size - 1) // 2
+        return np.stack([np.stack([kernels.data[0, :, 0, :left].sum(axis=-1),  # (H,): taps t - left .. -1 at t = 0
+                                   kernels.data[0, :, -1, left + 1:].sum(axis=-1)], axis=-1)  # taps past T - 1
+                         for kernels in out.conv_kernels]).astype(np.float64)
 
 
 def setup() -> NanoContext:
@@ -148,6 +168,14 @@ def check_ablation(student, ctx, batch: str, kind: str, layer: int, head: int, w
                           head)
     got = as_float(outcome.value, "ablation_loss_change")
     close(got, ctx.ablation(batch)[kind, layer, head], what, atol=2e-4, rtol=1e-3)
+    return outcome
+
+
+def check_padding_weights(student, ctx, text: str, what: str, train: bool = False):
+    """The student's padding_weight_at_ends(a fresh nano model, the ids of EXPLORER_TEXTS[text]) against
+    the grader's own; returns the Outcome (its `built[0]["training"]`: the mode the model was left in)."""
+    outcome = student.run("padding_weight_at_ends", Build("nano_model", {"train": train}), ctx.explorer_ids(text))
+    close(outcome.value, ctx.padding_weights(text), what, atol=1e-5, rtol=1e-4, axes="lhe")
     return outcome
 
 

@@ -1,10 +1,12 @@
-"""A4's visible checks: each function on layer 0 / one head of the nano model with the fixed batch "a"."""
+"""A4's visible checks: each function on layer 0 / one head of the nano model with the fixed batch "a", and
+part E on the explorer's sentence."""
 
 from minconvbert import analysis
 from minconvbert.grade.a4_head_analysis.spec import (
     A4,
     check_ablation,
     check_distances,
+    check_padding_weights,
     compare_labels,
     expected_even_attention_distance,
     expected_even_kernel_distance,
@@ -53,3 +55,9 @@ def classify_nano_heads(student, ctx):
     ):
         compare_labels(student.run("classify_heads", distances, even).value, expected_labels(distances, even),
                        f"classify_heads({kind} heads)")
+
+
+@A4.check(points=2, visible=True)
+def padding_at_ends(student, ctx):
+    """padding_weight_at_ends(model, ids of "Return the number of items in the queue."): every layer and head."""
+    check_padding_weights(student, ctx, "visible", "padding_weight_at_ends(\"Return the number of items in the queue.\")")
