@@ -6,7 +6,8 @@ Each round runs fresh processes with NUMBA_CACHE_DIR pointing at a new empty dir
 what a learner's first run after installing does) and then at the same directory again ("warm",
 every later run): the first process times the steps of the demo's start (import, loading the
 embedded nano model, the first fill-mask forward, a second one), the second runs the whole demo
-(`python -m minconvbert demo`). Medians over rounds, wall clock, each round started on an idle machine.
+(`python -m minconvbert demo`, with its own cache: it also compiles the float64 and backward
+kernels of its gradient check). Medians over rounds, wall clock, each round started on an idle machine.
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def main(argv=None) -> None:
     steps = {state: {step: [] for step in (*STEPS, "whole demo")} for state in ("cold", "warm")}
     notices = {}
     for _ in range(args.rounds):
-        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as out:
-            for state in ("cold", "warm"):
+        with tempfile.TemporaryDirectory() as cache, tempfile.TemporaryDirectory() as demo_cache, \
+                tempfile.TemporaryDirectory() as out:  # fmt: skip
+            for state in ("cold", "warm"):  # warm: the caches the cold runs filled
                 wait_until_idle()
                 _, result = run(cache, sys.executable, "-c", _CHILD.format(root=str(ROOT)))
                 for step, seconds in zip(STEPS, json.loads(result.stdout.strip().splitlines()[-1])):
@@ -72,7 +74,6 @@ def main(argv=None) -> None:
                 notices[state] = [line for line in result.stderr.splitlines() if "compiling" in line]
                 wait_until_idle()
                 figure = str(Path(out) / "heads.png")
-                demo_cache = cache if state == "warm" else tempfile.mkdtemp(dir=out)  # cold: its own empty cache
                 seconds, _ = run(demo_cache, sys.executable, "-m", "minconvbert", "demo", "--figure", figure)
                 steps[state]["whole demo"].append(seconds)
     print(f"wall clock, median of {args.rounds} rounds (cold: empty NUMBA_CACHE_DIR; warm: the same cache again)\n")

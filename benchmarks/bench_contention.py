@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from quiet_machine import wait_until_idle  # noqa: E402
+from quiet_machine import load, wait_until_idle  # noqa: E402
 
 BATCH, SEQ, VOCAB = 8, 128, 8000
 SIDES = {"minconvbert": "ours", "transformers + torch": "torch"}
@@ -112,7 +112,9 @@ def main(argv=None) -> None:
         return
 
     times = {(side, busy): [] for side in SIDES.values() for busy in (False, True)}
+    loads = []  # the load averages as each round starts: other work on the machine, to read beside the times
     for _ in range(rounds):
+        loads.append(load())
         for case in times:
             wait_until_idle()
             times[case].append(run_case(*case, steps))
@@ -133,6 +135,7 @@ def main(argv=None) -> None:
     print(f"\nBeside the busy process, minconvbert / torch: {median[('ours', True)] / median[('torch', True)]:.2f} "
           f"(per round {min(ours_vs_torch):.2f}-{max(ours_vs_torch):.2f}); alone: "
           f"{median[('ours', False)] / median[('torch', False)]:.2f}. Targets: slowdown <= 2.5x, beside-ratio <= 1.")
+    print(f"\nLoad averages (1, 5, 15 min) as each round started: {'; '.join(loads)}.")
 
 
 if __name__ == "__main__":

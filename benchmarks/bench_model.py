@@ -143,45 +143,51 @@ def status(field):
     for line in open("/proc/self/status"):
         if line.startswith(field):
             return int(line.split()[1]) * 1024
-side, preset, layers, batch, seq = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-config, ours, reference = build_pair(preset, layers)
-ids = np.random.default_rng(0).integers(1, config.vocab_size, (batch, seq))
-tiny = ids[:1, :8]  # a warm-up too small to raise the peak: loads numba kernels / torch's code paths
+side, task, preset, layers, batch, seq = sys.argv[1], sys.argv[2], sys.argv[3], *map(int, sys.argv[4:7])
+training = task == "training"
+config, ours, reference = build_pair(preset, layers, task="masked_lm" if training else "model")
+rng = np.random.default_rng(0)
+ids = rng.integers(1, config.vocab_size, (batch, seq))
+labels = np.where(rng.random((batch, seq)) < 0.15, ids, -100)
 if side == "ours":
-    from minconvbert import no_grad
-    ours.eval()
-    with no_grad():
-        ours(input_ids=tiny)
+    import minconvbert
+    model, framework = ours, minconvbert
     del reference
-    run = lambda: ours(input_ids=ids)
+    tensor = lambda a: a
 else:
     import torch
-    reference.eval()
-    with torch.no_grad():
-        reference(input_ids=torch.tensor(tiny))
+    model, framework = reference, torch
     del ours
-    run = lambda: reference(input_ids=torch.tensor(ids))
+    tensor = torch.tensor
+
+def run(ids, labels):
+    if training:
+        model.zero_grad()
+        model(input_ids=tensor(ids), labels=tensor(labels)).loss.backward()
+    else:
+        with framework.no_grad():
+            model(input_ids=tensor(ids))
+
+model.train(training)
+run(ids[:1, :8], labels[:1, :8])  # a warm-up too small to raise the peak: loads kernels and code paths
+model.zero_grad()  # resting: the model alone; the step's gradients count in its peak
 import gc; gc.collect()
 before = status("VmRSS")
 open("/proc/self/clear_refs", "w").write("5")  # reset the peak (VmHWM) to the current RSS
-if side == "ours":
-    with no_grad():
-        run()
-else:
-    with torch.no_grad():
-        run()
+run(ids, labels)
 print(json.dumps({{"peak_extra": status("VmHWM") - before}}))
 """
 
 
-def peak_memory(side: str, preset: str, layers: int, batch: int, seq: int) -> int:
-    """Bytes above the resting RSS that one inference run needs (fresh process, model already built)."""
+def peak_memory(side: str, task: str, preset: str, layers: int, batch: int, seq: int) -> int:
+    """Bytes above the resting RSS that one `task` run ("inference", or "training": an MLM step) needs
+    (fresh process, model already built and run once on a tiny batch)."""
     code = _MEMORY_CHILD.format(root=str(ROOT))
     # A fixed mmap threshold makes glibc return every large freed array to the system at once, so the
     # resident size follows what is alive (otherwise memory freed while building the model is reused
     # unseen); the same setting for both sides.
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "MALLOC_MMAP_THRESHOLD_": "65536"}
-    out = subprocess.run([sys.executable, "-c", code, side, preset, str(layers), str(batch), str(seq)],
+    out = subprocess.run([sys.executable, "-c", code, side, task, preset, str(layers), str(batch), str(seq)],
                          capture_output=True, text=True, check=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_extra"]
 
@@ -245,9 +251,11 @@ def main(argv=None) -> None:
         inference_case("conv-bert-base", args.layers, 1, 512, rounds),
         inference_case("conv-bert-small", args.layers, 8, 128, rounds),
         training_case("conv-bert-small", args.layers, 8, 128, rounds),
+        training_case("conv-bert-base", args.layers, 8, 128, rounds),
     ]
     peak_after = matmul_gflops()
-    memory = {side: peak_memory(side, "conv-bert-base", args.layers, 8, 128) for side in ("ours", "reference")}
+    memory = {(task, preset): {side: peak_memory(side, task, preset, args.layers, 8, 128) for side in ("ours", "reference")}
+              for task, preset in (("inference", "conv-bert-base"), ("training", "conv-bert-small"))}
     print(f"minconvbert backend {minconvbert.get_backend()}, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), {os.cpu_count()} cores; {args.layers} layers; median of {rounds} "
           f"rounds, the two frameworks alternating.\n")
@@ -258,8 +266,9 @@ def main(argv=None) -> None:
     for row in rows:
         print(f"| {row['case']} | {row['ours_s'] * 1000:.0f} ms | {row['reference_s'] * 1000:.0f} ms | "
               f"{row['ours_s'] / row['reference_s']:.2f} | {row['gflops']:.0f} ({100 * row['gflops'] / top:.0f}%) |")
-    print(f"| peak memory of base 8x128 inference (above resting) | {memory['ours'] / 2**20:.0f} MiB | "
-          f"{memory['reference'] / 2**20:.0f} MiB | {memory['ours'] / memory['reference']:.2f} | |")
+    for (task, preset), peaks in memory.items():
+        print(f"| peak memory of {preset} 8x128 {task} (above resting) | {peaks['ours'] / 2**20:.0f} MiB | "
+              f"{peaks['reference'] / 2**20:.0f} MiB | {peaks['ours'] / peaks['reference']:.2f} | |")
     diffs = [r["max_abs_diff"] for r in rows if "max_abs_diff" in r]
     print(f"\nLargest difference between the two frameworks' outputs in these runs: {max(diffs):.1e} (float32).")
     print(f"\nWhere minconvbert's time goes (base {args.layers} layers, 8x128 inference, cProfile own time):\n")
