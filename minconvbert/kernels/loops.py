@@ -30,7 +30,8 @@ from minconvbert import threads
 __all__ = ["Loop", "PIECE", "COMPILE_SECONDS", "OPTIONS"]
 
 PIECE = 32_768  # elements: the least work worth handing to another thread (docs/kernels.md, "Threads")
-COMPILE_SECONDS = 20  # the first compilation of the kernels a training step uses, on a 2-core machine
+COMPILE_SECONDS = 20  # the first compilation of the kernels a training step uses, on an idle 2-core machine
+# (49-58 s measured beside other work, docs/performance.md)
 OPTIONS = {"nogil": True, "fastmath": False, "error_model": "numpy"}  # and cache=True
 
 
@@ -59,8 +60,8 @@ class _CompileNotice(event.Listener):
         function = getattr(event_.data["dispatcher"], "py_func", None)
         if not _CompileNotice.said and getattr(function, "__module__", "").startswith("minconvbert.kernels"):
             _CompileNotice.said = True
-            print(f"compiling minconvbert's kernels, once per machine, ~{COMPILE_SECONDS} s", file=sys.stderr,
-                  flush=True)  # fmt: skip
+            print(f"compiling minconvbert's kernels, once per machine, ~{COMPILE_SECONDS} s "
+                  "(longer on a busy machine)", file=sys.stderr, flush=True)
 
     def on_end(self, event_):
         pass
