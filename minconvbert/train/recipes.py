@@ -29,7 +29,7 @@ from minconvbert.train.loop import train_loop
 from minconvbert.train.mlm import evaluate_mlm, masked_lm_loss, unigram_baseline
 from minconvbert.train.wordpiece_trainer import train_wordpiece
 
-__all__ = ["prepare_corpus", "nano_config", "train_mlm", "pretrain", "finetune"]
+__all__ = ["prepare_corpus", "nano_config", "mlm_batches", "train_mlm", "pretrain", "finetune"]
 
 VALIDATION_STEPS = range(1_000_000, 1_000_040)  # fixed step numbers: the same masked batches every time
 
@@ -67,7 +67,9 @@ def nano_config(vocab_size: int, hidden_size=256, layers=4, heads=4, block_size=
                           hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, **overrides)
 
 
-def _batches(tokenizer, blocks, batch_size, seed):
+def mlm_batches(tokenizer, blocks, batch_size, seed) -> MLMBatches:
+    """The recipes' masked batches over `blocks` (N, block_size): batches(step) -> {"input_ids",
+    "attention_mask", "labels"}, each (batch_size, block_size)."""
     ids = tokenizer.convert_tokens_to_ids
     return MLMBatches(blocks, batch_size, pad_id=ids("[PAD]"), mask_id=ids("[MASK]"),
                       special_ids=[ids(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")],
@@ -97,8 +99,8 @@ def _setup(out_dir, model_class, vocab_size, block_size, hidden_size, layers, he
     config = nano_config(tokenizer.vocab_size, hidden_size, layers, heads, block_size)
     model = model_class(config, rng=seed)
     log(_describe(model))
-    train_batches = _batches(tokenizer, train_blocks, batch_size, seed)
-    validation_batches = _batches(tokenizer, validation_blocks, batch_size, seed + 1)
+    train_batches = mlm_batches(tokenizer, train_blocks, batch_size, seed)
+    validation_batches = mlm_batches(tokenizer, validation_blocks, batch_size, seed + 1)
     optimizer, schedule = _optimizer(model, lr, steps, warmup)
     return tokenizer, train_blocks, config, model, train_batches, validation_batches, optimizer, schedule
 
