@@ -22,7 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from minconvbert.tensor import Tensor, no_grad
+from minconvbert.models.convbert.checks import numeric_array
+from minconvbert.tensor import Tensor, data_of, no_grad
 
 __all__ = [
     "kernels_to_matrix",
@@ -37,9 +38,7 @@ __all__ = [
 
 def _array(name: str, value) -> np.ndarray:
     """`value` (array, Tensor or nested list) as a float NumPy array."""
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"{name}: expected a numeric array, got dtype {array.dtype}")
+    array = numeric_array(name, value)
     return array.astype(np.float64, copy=False) if array.dtype.kind != "f" else array
 
 
@@ -216,7 +215,7 @@ def head_ablation(model, batch: dict, loss_fn=None) -> HeadAblation:
     def loss_with(head_mask, conv_head_mask) -> float:
         output = model(**batch, head_mask=head_mask, conv_head_mask=conv_head_mask)
         loss = loss_fn(output, batch)
-        return float(loss.item() if isinstance(loss, Tensor) else loss)
+        return float(np.asarray(data_of(loss)).item())
 
     was_training = model.training
     model.eval()
@@ -248,7 +247,7 @@ def padding_leak(model, input_ids, pad_length: int) -> float:
     is > 0 unless config.mask_conv_padding is True, where it is ~0 (float rounding only).
     Returns max over (b, t < T, c) of |last_hidden_padded[b, t, c] - last_hidden[b, t, c]|.
     """
-    ids = np.asarray(input_ids.data if isinstance(input_ids, Tensor) else input_ids)
+    ids = np.asarray(data_of(input_ids))
     if ids.ndim == 1:
         ids = ids[None, :]
     if ids.ndim != 2 or ids.shape[1] == 0:

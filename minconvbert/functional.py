@@ -15,7 +15,7 @@ import numpy as np
 from minconvbert import random as _random
 from minconvbert.ops import conv, elementwise, embedding as _embedding, loss, matmul as _matmul, movement, norm
 from minconvbert.ops import reduce, softmax as _softmax
-from minconvbert.tensor import Tensor
+from minconvbert.tensor import Tensor, data_of
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "exp", "log", "sqrt", "tanh", "sigmoid", "relu", "selu",
@@ -116,7 +116,7 @@ def gelu_new(x) -> Tensor:
 
 def softmax(x, axis: int = -1, mask=None) -> Tensor:
     """softmax(x + mask) along `axis`; `mask` is an additive constant array (last axis only)."""
-    mask = mask.data if isinstance(mask, Tensor) else mask
+    mask = data_of(mask)
     return _softmax.Softmax.apply(as_tensor(x), axis=axis, mask=mask)
 
 
@@ -126,7 +126,7 @@ def log_softmax(x, axis: int = -1) -> Tensor:
 
 def where(condition, a, b) -> Tensor:
     """a where condition else b; condition is a boolean array (not differentiated)."""
-    condition = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    condition = np.asarray(data_of(condition), dtype=bool)
     a, b = _pair(a, b)
     return elementwise.Where.apply(a, b, condition=condition)
 
@@ -257,7 +257,7 @@ def getitem(x, index) -> Tensor:
     if isinstance(index, Tensor):
         index = index.data
     elif isinstance(index, tuple):
-        index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        index = tuple(data_of(i) for i in index)
     return movement.GetItem.apply(as_tensor(x), index=index)
 
 
@@ -265,7 +265,7 @@ def getitem(x, index) -> Tensor:
 def embedding(ids, weight, padding_idx=None) -> Tensor:
     """weight[ids]: ids (...) integers in [0, V), weight (V, D) -> (..., D)."""
     weight = as_tensor(weight)
-    ids = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    ids = np.asarray(data_of(ids))
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be integers, got dtype {ids.dtype}")
     if ids.size and (ids.min() < 0 or ids.max() >= weight.shape[0]):
@@ -304,7 +304,7 @@ def span_conv(values, conv_kernel) -> Tensor:
 # ----- losses ------------------------------------------------------------------------------------
 def cross_entropy(logits, targets, ignore_index: int = -100) -> Tensor:
     """Mean of -log softmax(logits)[target] over targets != ignore_index: logits (N, C), targets (N,)."""
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    targets = np.asarray(data_of(targets))
     return loss.CrossEntropy.apply(as_tensor(logits), targets=targets, ignore_index=ignore_index)
 
 
@@ -320,6 +320,6 @@ def mse_loss(prediction, target) -> Tensor:
 def binary_cross_entropy_with_logits(logits, targets) -> Tensor:
     """Mean binary cross-entropy of sigmoid(logits) against targets in [0, 1], computed stably."""
     logits = as_tensor(logits)
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets, dtype=logits.dtype)
+    targets = np.asarray(data_of(targets), dtype=logits.dtype)
     return loss.BCEWithLogits.apply(logits, targets=targets)
 

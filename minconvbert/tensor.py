@@ -15,7 +15,7 @@ import numpy as np
 
 from minconvbert import interop
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled"]
+__all__ = ["Tensor", "tensor", "data_of", "no_grad", "enable_grad", "is_grad_enabled"]
 
 # Context-local, like torch's per-thread grad mode: a no_grad() block in one thread (or asyncio task)
 # does not switch off the graph in another; a new thread starts with grad enabled.
@@ -283,7 +283,7 @@ class Tensor:
                 )
             grad = np.ones_like(self.data)
         else:
-            grad = np.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
+            grad = np.asarray(data_of(grad), dtype=self.data.dtype)
             if grad.shape != self.shape:
                 raise ValueError(f"backward: grad has shape {grad.shape}, expected {self.shape}")
 
@@ -376,26 +376,26 @@ class Tensor:
 
     # comparisons give plain boolean tensors (no gradient flows through them)
     def __eq__(self, other):
-        return Tensor._make(self.data == _data(other), None)
+        return Tensor._make(self.data == data_of(other), None)
 
     def __ne__(self, other):
-        return Tensor._make(self.data != _data(other), None)
+        return Tensor._make(self.data != data_of(other), None)
 
     def __lt__(self, other):
         """self < other as a boolean tensor (no gradient)."""
-        return Tensor._make(self.data < _data(other), None)
+        return Tensor._make(self.data < data_of(other), None)
 
     def __le__(self, other):
         """self <= other as a boolean tensor (no gradient)."""
-        return Tensor._make(self.data <= _data(other), None)
+        return Tensor._make(self.data <= data_of(other), None)
 
     def __gt__(self, other):
         """self > other as a boolean tensor (no gradient)."""
-        return Tensor._make(self.data > _data(other), None)
+        return Tensor._make(self.data > data_of(other), None)
 
     def __ge__(self, other):
         """self >= other as a boolean tensor (no gradient)."""
-        return Tensor._make(self.data >= _data(other), None)
+        return Tensor._make(self.data >= data_of(other), None)
 
     def __invert__(self):
         if self.data.dtype.kind != "b":
@@ -403,10 +403,10 @@ class Tensor:
         return Tensor._make(~self.data, None)
 
     def __and__(self, other):
-        return Tensor._make(self.data & _data(other), None)
+        return Tensor._make(self.data & data_of(other), None)
 
     def __or__(self, other):
-        return Tensor._make(self.data | _data(other), None)
+        return Tensor._make(self.data | data_of(other), None)
 
     # ----- methods mirroring the functional API (torch's `dim=` is accepted for `axis=`) -----------
     def exp(self):
@@ -538,8 +538,10 @@ def _arg_reduce(fn, x, axis, keepdims):
     return Tensor._make(np.asarray(index, dtype=np.int64), None)
 
 
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+def data_of(value):
+    """The NumPy array a Tensor holds (no copy); any other value (an array, a list, a Python number)
+    unchanged, so that NumPy converts it where it is used, with its own rules for Python scalars."""
+    return value.data if isinstance(value, Tensor) else value
 
 
 def _checked_gradients(ctx, grads) -> tuple:

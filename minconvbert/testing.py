@@ -14,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from minconvbert.tensor import Tensor, no_grad
+from minconvbert.tensor import Tensor, data_of, no_grad
 
 __all__ = ["gradcheck", "GradcheckError", "GradcheckWarning", "assert_close", "explain_mismatch"]
 
@@ -30,7 +30,7 @@ class GradcheckWarning(UserWarning):
 def _scalar_of(fn, inputs, direction):
     """The function's output reduced to one float: sum(output * direction)."""
     out = fn(*inputs)
-    out_data = out.data if isinstance(out, Tensor) else np.asarray(out)
+    out_data = np.asarray(data_of(out))
     return float(np.sum(out_data * direction)), out
 
 
@@ -266,8 +266,8 @@ def explain_mismatch(actual, expected, atol: float = 1e-8, rtol: float = 1e-6) -
 
 def assert_close(actual, expected, atol: float = 1e-5, rtol: float = 0.0, name: str = "value") -> None:
     """Assert two arrays (or Tensors) have the same shape and agree within atol + rtol * |expected|."""
-    actual = np.asarray(actual.data if isinstance(actual, Tensor) else actual)
-    expected = np.asarray(expected.data if isinstance(expected, Tensor) else expected)
+    actual = np.asarray(data_of(actual))
+    expected = np.asarray(data_of(expected))
     if actual.shape != expected.shape:
         raise AssertionError(f"{name}: shape {actual.shape} != expected {expected.shape}")
     diff = np.abs(actual.astype(np.float64) - expected.astype(np.float64))

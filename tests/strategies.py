@@ -16,7 +16,7 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import minconvbert as mcb
+import minconvbert as mc
 
 __all__ = [
     "shapes", "arrays", "positive_arrays", "away_from_zero_arrays", "distinct_arrays", "tensor",
@@ -72,9 +72,9 @@ def distinct_arrays(shape):
     return hnp.arrays(np.float64, shape, elements=st.integers(-60, 60).map(lambda i: i / 10.0), unique=True)
 
 
-def tensor(array: np.ndarray, requires_grad: bool = True) -> mcb.Tensor:
+def tensor(array: np.ndarray, requires_grad: bool = True) -> mc.Tensor:
     """A float64 leaf Tensor holding a private copy of `array`."""
-    return mcb.Tensor(np.array(array, dtype=np.float64), requires_grad=requires_grad)
+    return mc.Tensor(np.array(array, dtype=np.float64), requires_grad=requires_grad)
 
 
 def broadcast_shapes(num_shapes: int = 2, min_dims: int = 0, max_dims: int = 3):

@@ -78,6 +78,24 @@ def test_subpackages_load_on_first_use_and_keep_the_import_light():
     assert {"optim", "pipeline", "AutoModel"} <= set(dir(mc))
 
 
+def test_the_model_and_training_need_neither_matplotlib_nor_tqdm():
+    code = ("import sys\n"
+            "sys.modules.update({'matplotlib': None, 'tqdm': None, 'tqdm.auto': None})  # not installed\n"
+            "import numpy as np, minconvbert as mc\n"
+            "from tests.models.parity import TINY\n"
+            "from minconvbert.train import loop\n"
+            "model = mc.ConvBertForMaskedLM(mc.ConvBertConfig(**TINY), rng=0)\n"
+            "print(model(input_ids=np.array([[5, 6, 7]])).logits.shape)\n"
+            "try:\n"
+            "    import minconvbert.viz\n"
+            "except ImportError as e:\n"
+            "    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == f"(1, 3, {parity.TINY['vocab_size']})"
+    assert out[1] == ("minconvbert.viz draws with matplotlib, which is not installed: pip install 'minconvbert[viz]' "
+                      "(or pip install matplotlib)")
+
+
 def test_from_import_of_transformers_names():
     from minconvbert import get_cosine_schedule_with_warmup, pipeline
 

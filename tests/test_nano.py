@@ -6,7 +6,7 @@ from minconvbert import ConvBertForMaskedLM, ConvBertTokenizerFast
 from minconvbert.data.corpus import split_train_validation, stdlib_corpus
 from minconvbert.train.data import encode_lines, pack_blocks
 from minconvbert.train.mlm import evaluate_mlm, unigram_baseline
-from minconvbert.train.recipes import VALIDATION_STEPS, _batches
+from minconvbert.train.recipes import VALIDATION_STEPS, mlm_batches
 
 
 def test_nano_beats_the_unigram_baseline_on_held_out_text():
@@ -19,7 +19,7 @@ def test_nano_beats_the_unigram_baseline_on_held_out_text():
     block = model.config.max_position_embeddings
     validation = pack_blocks(encode_lines(tokenizer, validation_lines), block, *special)
     train = pack_blocks(encode_lines(tokenizer, train_lines[:3000]), block, *special)
-    batches = _batches(tokenizer, validation, 32, seed=1)
+    batches = mlm_batches(tokenizer, validation, 32, seed=1)
     steps = VALIDATION_STEPS[:3]
     ours = evaluate_mlm(model, batches, steps)
     base = unigram_baseline(train, batches, steps, tokenizer.vocab_size, tokenizer.all_special_ids)

@@ -13,7 +13,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from minconvbert import interop
-from minconvbert.tensor import Tensor
+from minconvbert.tensor import Tensor, data_of
 
 __all__ = ["Parameter", "Module", "ModuleList", "IncompatibleKeys", "StateDictShapeError"]
 
@@ -143,7 +143,7 @@ class Module:
         out = []
         for name, value in state_dict.items():
             if name in own:
-                shape = tuple(np.shape(value.data if isinstance(value, Tensor) else value))
+                shape = tuple(np.shape(data_of(value)))
                 if shape != own[name].shape:
                     out.append((name, shape, own[name].shape))
         return out
@@ -170,7 +170,7 @@ class Module:
         for name, value in state_dict.items():
             if name in own:
                 param = own[name]
-                array = np.asarray(value.data if isinstance(value, Tensor) else value)
+                array = np.asarray(data_of(value))
                 param.data = np.array(array, dtype=param.data.dtype)  # a private copy
                 param.grad = None
         return IncompatibleKeys(missing, unexpected)

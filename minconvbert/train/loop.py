@@ -9,6 +9,7 @@ the current step, saves a checkpoint and returns (press it twice to stop at once
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -47,9 +48,36 @@ def _graceful_interrupt():
         signal.signal(signal.SIGINT, previous)
 
 
-def _progress(total, initial, enabled):
-    from tqdm.auto import tqdm
+class _StepLines:
+    """The part of a tqdm bar train_loop uses, for when tqdm is not installed: a stderr line every
+    twentieth of the run (step/total and the postfix); `write` prints a message, as tqdm.write does."""
 
+    def __init__(self, total, initial, enabled):
+        self.n, self.total, self.enabled, self.postfix = initial, total, enabled, ""
+        self.every = max(1, total // 20)
+
+    def update(self, n: int) -> None:
+        self.n += n
+        if self.enabled and (self.n % self.every == 0 or self.n == self.total):
+            print(f"step {self.n}/{self.total}" + (f" ({self.postfix})" if self.postfix else ""), file=sys.stderr,
+                  flush=True)
+
+    def set_postfix(self, **values) -> None:
+        self.postfix = ", ".join(f"{name} {value}" for name, value in values.items())
+
+    def write(self, message: str) -> None:
+        print(message, flush=True)
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total, initial, enabled):
+    """A tqdm bar over the steps when tqdm is installed (the `progress` extra), else plain lines."""
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return _StepLines(total, initial, enabled)
     return tqdm(total=total, initial=initial, disable=not enabled, unit="step", dynamic_ncols=True)
 
 

@@ -29,7 +29,7 @@ from minconvbert.train.loop import train_loop
 from minconvbert.train.mlm import evaluate_mlm, masked_lm_loss, unigram_baseline
 from minconvbert.train.wordpiece_trainer import train_wordpiece
 
-__all__ = ["prepare_corpus", "nano_config", "train_mlm", "pretrain", "finetune"]
+__all__ = ["prepare_corpus", "nano_config", "mlm_batches", "train_mlm", "pretrain", "finetune"]
 
 VALIDATION_STEPS = range(1_000_000, 1_000_040)  # fixed step numbers: the same masked batches every time
 
@@ -67,7 +67,9 @@ def nano_config(vocab_size: int, hidden_size=256, layers=4, heads=4, block_size=
                           hidden_dropout_prob=0.1, attention_probs_dropout_prob=0.1, **overrides)
 
 
-def _batches(tokenizer, blocks, batch_size, seed):
+def mlm_batches(tokenizer, blocks, batch_size, seed) -> MLMBatches:
+    """The recipes' masked batches over `blocks` (N, block_size): batches(step) -> {"input_ids",
+    "attention_mask", "labels"}, each (batch_size, block_size)."""
     ids = tokenizer.convert_tokens_to_ids
     return MLMBatches(blocks, batch_size, pad_id=ids("[PAD]"), mask_id=ids("[MASK]"),
                       special_ids=[ids(t) for t in ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")],
@@ -79,6 +81,30 @@ def _optimizer(model, lr, steps, warmup, weight_decay=0.01):
     return optimizer, LinearWarmupDecay(optimizer, warmup, steps)
 
 
+def _describe(model) -> str:
+    """The log line that says what is being trained."""
+    if isinstance(model, ElectraPretraining):
+        return (f"discriminator {model.discriminator.num_parameters():,} parameters, generator "
+                f"{model.generator.num_parameters():,} (hidden {model.generator.config.hidden_size}), embeddings shared")
+    config = model.config
+    return (f"model: {model.num_parameters():,} parameters, {config.heads_per_kind} attention + "
+            f"{config.heads_per_kind} convolution heads x {config.num_hidden_layers} layers")
+
+
+def _setup(out_dir, model_class, vocab_size, block_size, hidden_size, layers, heads, batch_size, lr, steps, warmup,
+           seed, log):
+    """What train_mlm and pretrain share: (tokenizer, train blocks, config, model, train batches, validation
+    batches, optimizer, schedule) for a nano `model_class(config, rng=seed)` on the stdlib corpus."""
+    tokenizer, train_blocks, validation_blocks = prepare_corpus(out_dir, vocab_size, block_size, log=log)
+    config = nano_config(tokenizer.vocab_size, hidden_size, layers, heads, block_size)
+    model = model_class(config, rng=seed)
+    log(_describe(model))
+    train_batches = mlm_batches(tokenizer, train_blocks, batch_size, seed)
+    validation_batches = mlm_batches(tokenizer, validation_blocks, batch_size, seed + 1)
+    optimizer, schedule = _optimizer(model, lr, steps, warmup)
+    return tokenizer, train_blocks, config, model, train_batches, validation_batches, optimizer, schedule
+
+
 def _write_report(path: Path, report: dict) -> None:
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
@@ -88,14 +114,9 @@ def train_mlm(out_dir, steps=6000, batch_size=32, block_size=128, vocab_size=800
               progress=True, log=print) -> dict:
     """Masked-language-model training of a ConvBertForMaskedLM from scratch; returns the report."""
     out_dir = Path(out_dir)
-    tokenizer, train_blocks, validation_blocks = prepare_corpus(out_dir, vocab_size, block_size, log=log)
-    config = nano_config(tokenizer.vocab_size, hidden_size, layers, heads, block_size)
-    model = ConvBertForMaskedLM(config, rng=seed)
-    log(f"model: {model.num_parameters():,} parameters, {config.heads_per_kind} attention + {config.heads_per_kind} "
-        f"convolution heads x {config.num_hidden_layers} layers")
-    train_batches = _batches(tokenizer, train_blocks, batch_size, seed)
-    validation_batches = _batches(tokenizer, validation_blocks, batch_size, seed + 1)
-    optimizer, schedule = _optimizer(model, lr, steps, warmup)
+    tokenizer, train_blocks, config, model, train_batches, validation_batches, optimizer, schedule = _setup(
+        out_dir, ConvBertForMaskedLM, vocab_size, block_size, hidden_size, layers, heads, batch_size, lr, steps, warmup,
+        seed, log)
 
     def evaluate(m):
         return {k: v for k, v in evaluate_mlm(m, validation_batches, VALIDATION_STEPS).items() if k != "tokens"}
@@ -133,14 +154,9 @@ def pretrain(out_dir, steps=2000, batch_size=32, block_size=128, vocab_size=8000
              log=print) -> dict:
     """ELECTRA-style pretraining (generator + discriminator, shared embeddings); returns the report."""
     out_dir = Path(out_dir)
-    tokenizer, train_blocks, validation_blocks = prepare_corpus(out_dir, vocab_size, block_size, log=log)
-    config = nano_config(tokenizer.vocab_size, hidden_size, layers, heads, block_size)
-    model = ElectraPretraining(config, rng=seed)
-    log(f"discriminator {model.discriminator.num_parameters():,} parameters, generator "
-        f"{model.generator.num_parameters():,} (hidden {model.generator.config.hidden_size}), embeddings shared")
-    train_batches = _batches(tokenizer, train_blocks, batch_size, seed)
-    validation_batches = _batches(tokenizer, validation_blocks, batch_size, seed + 1)
-    optimizer, schedule = _optimizer(model, lr, steps, warmup)
+    tokenizer, _, _, model, train_batches, validation_batches, optimizer, schedule = _setup(
+        out_dir, ElectraPretraining, vocab_size, block_size, hidden_size, layers, heads, batch_size, lr, steps, warmup,
+        seed, log)
 
     def compute_loss(m, batch, step):
         out = m(batch["input_ids"], batch["attention_mask"], batch["labels"])

@@ -10,6 +10,12 @@ the cell's value, in a script pass `path=` (or call `fig.savefig`).
 (`HeadExplorer`: shown inline in Jupyter, `.save(path)` writes it; no matplotlib).
 """
 
+try:
+    import matplotlib  # noqa: F401
+except ImportError:
+    raise ImportError("minconvbert.viz draws with matplotlib, which is not installed: "
+                      "pip install 'minconvbert[viz]' (or pip install matplotlib)") from None
+
 from minconvbert.viz.ablation import head_ablation_plot
 from minconvbert.viz.conv import conv_window_frames, unfold_and_band
 from minconvbert.viz.curves import training_curves

@@ -12,6 +12,7 @@ import os
 import numpy as np
 from matplotlib.figure import Figure
 
+from minconvbert.models.convbert.checks import numeric_array
 from minconvbert.tensor import Tensor
 
 __all__ = ["new_figure", "finish", "layer_maps", "check_head", "token_labels", "token_ticks", "set_token_ticks"]
@@ -39,13 +40,6 @@ def finish(fig: Figure, path=None) -> Figure:
     return fig
 
 
-def _numpy(name: str, value) -> np.ndarray:
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
-    if array.dtype.kind not in "fiub":
-        raise TypeError(f"{name}: expected numbers, got dtype {array.dtype}")
-    return array
-
-
 def layer_maps(source, field: str, layer: int, example: int) -> np.ndarray:
     """One layer's maps for one example: (H, T, X) from a model output or per-layer records.
 
@@ -61,7 +55,7 @@ def layer_maps(source, field: str, layer: int, example: int) -> np.ndarray:
     if isinstance(records, (list, tuple)):
         num_layers = len(records)
     else:
-        records = _numpy(field, records)
+        records = numeric_array(field, records)
         if records.ndim != 5:
             raise ValueError(
                 f"{field}: expected a model output, a list of per-layer (B, H, T, X) arrays, or an array "
@@ -70,7 +64,7 @@ def layer_maps(source, field: str, layer: int, example: int) -> np.ndarray:
         num_layers = records.shape[0]
     if not isinstance(layer, (int, np.integer)) or not -num_layers <= layer < num_layers:
         raise IndexError(f"layer: {layer!r} is out of range for {num_layers} layers")
-    maps = _numpy(f"{field}[{layer}]", records[layer])
+    maps = numeric_array(f"{field}[{layer}]", records[layer])
     if maps.ndim != 4:
         raise ValueError(f"{field}[{layer}]: expected shape (B, H, T, X), got {maps.shape}")
     if not isinstance(example, (int, np.integer)) or not -maps.shape[0] <= example < maps.shape[0]:

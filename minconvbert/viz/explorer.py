@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from minconvbert import analysis
-from minconvbert.tensor import Tensor, no_grad
+from minconvbert.tensor import data_of, no_grad
 from minconvbert.viz.common import layer_maps, token_labels
 
 __all__ = ["HeadExplorer", "head_explorer"]
@@ -45,7 +45,7 @@ _ASSETS = ("head_explorer.html", "head_explorer.css", "head_explorer.js")
 
 def _probabilities(name: str, value, ndim: int) -> np.ndarray:
     """`value` as a float64 array of `ndim` dimensions holding weights in [0, 1]."""
-    array = np.asarray(value.data if isinstance(value, Tensor) else value)
+    array = np.asarray(data_of(value))
     if array.dtype.kind not in "fiu":
         raise TypeError(f"{name}: expected an array of weights, got dtype {array.dtype}")
     array = array.astype(np.float64)

@@ -8,6 +8,7 @@ import copy
 import numpy as np
 
 import minconvbert as mc
+from minconvbert.tensor import data_of
 
 MULTIPLE_CHOICE = ("ConvBertForMultipleChoice",)
 QUESTION_ANSWERING = ("ConvBertForQuestionAnswering",)
@@ -26,7 +27,7 @@ def config_zero_init(config):
 
 
 def as_array(x):
-    return np.asarray(x.data if isinstance(x, mc.Tensor) else x)
+    return np.asarray(data_of(x))
 
 
 def without_nan(x):

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-import minconvbert as mcb
+import minconvbert as mc
 from minconvbert import Tensor, functional as F
 from minconvbert.backend import active_kernels, backend, get_backend
 
@@ -44,23 +44,23 @@ def in_lockstep(first, second):
 
 def test_two_threads_do_not_see_each_others_grad_mode():
     x = Tensor([1.0, 2.0], requires_grad=True)
-    outside = mcb.no_grad()
+    outside = mc.no_grad()
 
     def inside_no_grad(step):
         if step == 0:
             outside.__enter__()  # stays inside no_grad() while the other thread runs its steps
-        seen = (mcb.is_grad_enabled(), (x * 2.0).requires_grad)
+        seen = (mc.is_grad_enabled(), (x * 2.0).requires_grad)
         if step == 2:
             outside.__exit__(None, None, None)
         return seen
 
     def outside_no_grad(step):
-        return mcb.is_grad_enabled(), (x * 2.0).requires_grad
+        return mc.is_grad_enabled(), (x * 2.0).requires_grad
 
     inside, other = in_lockstep(inside_no_grad, outside_no_grad)
     assert inside == [(False, False)] * 3
     assert other == [(True, True)] * 3
-    assert mcb.is_grad_enabled()
+    assert mc.is_grad_enabled()
 
 
 def test_two_threads_do_not_see_each_others_backend():
@@ -90,9 +90,9 @@ def test_two_threads_do_not_see_each_others_backend():
 def test_a_new_thread_starts_from_the_defaults():
     seen = []
     default, other = default_and_other()
-    with mcb.no_grad(), backend(other):
-        thread = threading.Thread(target=lambda: seen.append((mcb.is_grad_enabled(), get_backend())))
+    with mc.no_grad(), backend(other):
+        thread = threading.Thread(target=lambda: seen.append((mc.is_grad_enabled(), get_backend())))
         thread.start()
         thread.join()
-        assert not mcb.is_grad_enabled() and get_backend() == other
+        assert not mc.is_grad_enabled() and get_backend() == other
     assert seen == [(True, default)]

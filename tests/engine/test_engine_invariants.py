@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import minconvbert as mcb
+import minconvbert as mc
 from minconvbert import Tensor, no_grad
 from minconvbert import functional as F
 from minconvbert.backend import BACKENDS, active_kernels, backend, get_backend
@@ -107,17 +107,17 @@ def test_random_graphs_are_ordered_and_differentiated_correctly(graph):
         for parent in (t._ctx.parents if t._ctx is not None else ()):
             if parent.requires_grad:  # constants are not in the order
                 assert position[id(parent)] < position[id(t)]  # made-from before made
-    assert mcb.gradcheck(lambda *ls: _build(ls, steps, outputs), leaves)
+    assert mc.gradcheck(lambda *ls: _build(ls, steps, outputs), leaves)
 
 
 # ----- no_grad --------------------------------------------------------------------------------------------
 def test_no_grad_builds_no_graph():
     x = Tensor([1.0, 2.0], requires_grad=True)
     with no_grad():
-        assert not mcb.is_grad_enabled()
+        assert not mc.is_grad_enabled()
         outputs = [x * 2.0, x.exp(), F.softmax(x), x @ x, F.layer_norm(x, Tensor([1.0, 1.0]), Tensor([0.0, 0.0]))]
         outputs += [x[0], x.reshape(2, 1), F.gelu(x), F.sum(x)]
-    assert mcb.is_grad_enabled()
+    assert mc.is_grad_enabled()
     for y in outputs:
         assert y._ctx is None and not y.requires_grad
 
@@ -125,12 +125,12 @@ def test_no_grad_builds_no_graph():
 def test_enable_grad_inside_no_grad_and_restore_after_an_exception():
     x = Tensor([1.0], requires_grad=True)
     with no_grad():
-        with mcb.enable_grad():
+        with mc.enable_grad():
             assert (x * 2.0).requires_grad
         assert not (x * 2.0).requires_grad
     with pytest.raises(ZeroDivisionError), no_grad():
         1 / 0
-    assert mcb.is_grad_enabled()
+    assert mc.is_grad_enabled()
 
 
 def test_detach_cuts_the_graph():
@@ -226,7 +226,7 @@ def test_retain_graph_keeps_the_graph_alive_and_dropping_the_output_frees_it():
 # ----- dtypes ----------------------------------------------------------------------------------------------
 def test_python_floats_default_to_float32_and_float64_is_kept_when_given():
     assert Tensor(1.5).dtype == np.float32 and Tensor([[1.0, 2.0]]).dtype == np.float32
-    assert mcb.tensor([1.0]).dtype == np.float32
+    assert mc.tensor([1.0]).dtype == np.float32
     assert Tensor(np.array([1.0])).dtype == np.float64
     assert Tensor([1.0], dtype="float64").dtype == np.float64
     assert Tensor(np.float64(2.0)).dtype == np.float64

@@ -5,7 +5,7 @@ rows carry a gradient."""
 import numpy as np
 import pytest
 
-import minconvbert as mcb
+import minconvbert as mc
 from minconvbert import Tensor, functional as F
 from minconvbert.ops import matmul
 
@@ -36,7 +36,7 @@ def test_gradients_equal_the_dense_path_and_the_skip_runs_only_when_most_rows_ar
     if fraction == 0.8:
         scored[:, :4] = 1.0  # at least 12 of 15 rows scored
     x, w, b = leaves(rng, np.float64)
-    assert mcb.gradcheck(lambda *t: scored_loss(*t, scored), [x, w, b])
+    assert mc.gradcheck(lambda *t: scored_loss(*t, scored), [x, w, b])
     assert (ran[-1] is not None) == sparse
     got = [t.grad.copy() for t in (x, w, b)]
     monkeypatch.setattr(matmul, "_mostly_zero_rows", lambda *a: None)  # the dense path
@@ -54,9 +54,9 @@ def test_a_masked_lm_step_skips_the_unscored_rows(monkeypatch):
     ran = []
     original = matmul._mostly_zero_rows
     monkeypatch.setattr(matmul, "_mostly_zero_rows", lambda *a: ran.append(original(*a)) or ran[-1])
-    config = mcb.ConvBertConfig(vocab_size=4000, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
+    config = mc.ConvBertConfig(vocab_size=4000, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=128, embedding_size=64, max_position_embeddings=128)  # fmt: skip
-    model = mcb.ConvBertForMaskedLM(config, rng=0).eval()
+    model = mc.ConvBertForMaskedLM(config, rng=0).eval()
     rng = np.random.default_rng(0)
     ids = rng.integers(5, 4000, (4, 128))
     labels = np.where(rng.random((4, 128)) < 0.15, ids, -100)

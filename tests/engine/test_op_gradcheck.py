@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import minconvbert as mcb
+import minconvbert as mc
 from tests.engine.op_cases import CASES, empty_inputs_may_warn
 from tests.strategies import tensor
 
@@ -25,6 +25,6 @@ def test_gradcheck(case, data):
     with empty_inputs_may_warn(arrays):
         out = case.ours(*inputs, **kw)
         assert out.dtype == np.float64 and out.requires_grad  # float64 in, float64 out, on the graph
-        assert mcb.gradcheck(lambda *ts: case.ours(*ts, **kw), inputs, atol=case.atol, rtol=case.rtol)
+        assert mc.gradcheck(lambda *ts: case.ours(*ts, **kw), inputs, atol=case.atol, rtol=case.rtol)
     for x, a in zip(inputs, arrays):  # the check leaves each input's gradient: float64, its shape
         assert x.grad.dtype == np.float64 and x.grad.shape == a.shape

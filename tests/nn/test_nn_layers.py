@@ -4,7 +4,7 @@
 import numpy as np
 import pytest
 
-import minconvbert as mcb
+import minconvbert as mc
 from minconvbert import Tensor, gradcheck, nn
 from minconvbert.nn import init
 
@@ -247,9 +247,9 @@ def test_uniform_zeros_ones_and_the_default_generator():
     p = init.uniform_(nn.Parameter(np.zeros(10_000)), -0.5, 0.25, rng=1)
     assert p.data.min() >= -0.5 and p.data.max() < 0.25 and abs(p.data.mean() + 0.125) < 0.01
     assert np.all(init.zeros_(p).data == 0) and np.all(init.ones_(p).data == 1) and p.dtype == np.float64
-    mcb.manual_seed(5)
+    mc.manual_seed(5)
     a = init.normal_(nn.Parameter(np.zeros(4)), 1.0).data
-    mcb.manual_seed(5)
+    mc.manual_seed(5)
     np.testing.assert_array_equal(init.normal_(nn.Parameter(np.zeros(4)), 1.0).data, a)
 
 

@@ -3,6 +3,7 @@
 import json
 import os
 import signal
+import sys
 
 import numpy as np
 
@@ -51,6 +52,20 @@ def test_loss_goes_down_and_history_is_recorded(tmp_path):
     loaded = ConvBertForMaskedLM.from_pretrained(final, strict=True)
     ids = make_batch(0)["input_ids"]
     np.testing.assert_array_equal(loaded(input_ids=ids).logits.data, model.eval()(input_ids=ids).logits.data)
+
+
+def test_progress_without_tqdm_is_plain_lines(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if tqdm (the `progress` extra) were not installed
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    model, optimizer, schedule = _setup()
+    history = train_loop(model, make_batch, optimizer, schedule, 4, evaluate=lambda m: {"score": 1.0},
+                         eval_every=2)
+    assert history["step"] == [1, 2, 3, 4]
+    out, err = capsys.readouterr()
+    assert "step 2: score 1.0000" in out  # the evaluation messages (tqdm.write with tqdm)
+    lines = err.splitlines()
+    assert [line.split(" (")[0] for line in lines] == ["step 1/4", "step 2/4", "step 3/4", "step 4/4"]
+    assert "loss " in lines[-1] and "tok_s " in lines[-1]
 
 
 def _weights(model):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from minconvbert import interop
-from minconvbert.tensor import Tensor
+from minconvbert.tensor import Tensor, data_of
 
 __all__ = ["check_buildable", "encoder_parameter_count", "MAX_PARAMETERS", "input_array", "ids_array",
            "head_mask_array", "attention_mask_array"]
@@ -98,6 +98,14 @@ def input_array(name: str, value, dtype=None) -> np.ndarray:
     if array.dtype == object:
         raise TypeError(f"{name}: expected numbers, got an array of Python objects (ragged lists?)")
     return array if dtype is None else array.astype(dtype, copy=False)
+
+
+def numeric_array(name: str, value) -> np.ndarray:
+    """`value` (a Tensor, an array or a nested list) as a NumPy array of numbers (bool, int or float)."""
+    array = np.asarray(data_of(value))
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected numbers, got dtype {array.dtype}")
+    return array
 
 
 def ids_array(name: str, value, low: int, high: int, shape=None) -> np.ndarray:

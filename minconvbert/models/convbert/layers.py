@@ -118,11 +118,11 @@ class ConvBertSelfAttention(nn.Module):
 
 
 class ConvBertSelfOutput(nn.Module):
-    """LayerNorm(dropout(dense(context)) + input) -> (B, T, C)."""
+    """LayerNorm(dropout(dense(context)) + input) -> (B, T, C); `dense` is Linear(C, C) unless given."""
 
-    def __init__(self, config):
+    def __init__(self, config, dense=None):
         super().__init__()
-        self.dense = nn.Linear(config.hidden_size, config.hidden_size)
+        self.dense = nn.Linear(config.hidden_size, config.hidden_size) if dense is None else dense
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
@@ -162,17 +162,11 @@ class ConvBertIntermediate(nn.Module):
         return self.intermediate_act_fn(self.dense(hidden_states))
 
 
-class ConvBertOutput(nn.Module):
-    """LayerNorm(dropout(dense(x)) + input): (B, T, I) -> (B, T, C)."""
+class ConvBertOutput(ConvBertSelfOutput):
+    """LayerNorm(dropout(dense(x)) + input): (B, T, I) -> (B, T, C), dense grouped when num_groups > 1."""
 
     def __init__(self, config):
-        super().__init__()
-        self.dense = _dense(config, config.intermediate_size, config.hidden_size)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-
-    def forward(self, hidden_states, input_tensor):
-        return self.LayerNorm(self.dropout(self.dense(hidden_states)) + input_tensor)
+        super().__init__(config, dense=_dense(config, config.intermediate_size, config.hidden_size))
 
 
 class ConvBertLayer(nn.Module):
