@@ -29,7 +29,7 @@ from minconvbert.train.loop import train_loop
 from minconvbert.train.mlm import evaluate_mlm, masked_lm_loss, unigram_baseline
 from minconvbert.train.wordpiece_trainer import train_wordpiece
 
-__all__ = ["prepare_corpus", "nano_config", "mlm_batches", "train_mlm", "pretrain", "finetune"]
+__all__ = ["prepare_corpus", "nano_config", "mlm_batches", "training_seconds", "train_mlm", "pretrain", "finetune"]
 
 VALIDATION_STEPS = range(1_000_000, 1_000_040)  # fixed step numbers: the same masked batches every time
 
@@ -105,6 +105,12 @@ def _setup(out_dir, model_class, vocab_size, block_size, hidden_size, layers, he
     return tokenizer, train_blocks, config, model, train_batches, validation_batches, optimizer, schedule
 
 
+def training_seconds(history: dict, tokens_per_step: int) -> float:
+    """The time the optimizer steps took, summed over every run of a resumed training (history's
+    tokens/s of each step, blocks of `tokens_per_step` real tokens); evaluations and saves excluded."""
+    return float(sum(tokens_per_step / rate for rate in history["tokens_per_s"] if rate > 0))
+
+
 def _write_report(path: Path, report: dict) -> None:
     path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
 
@@ -135,7 +141,8 @@ def train_mlm(out_dir, steps=6000, batch_size=32, block_size=128, vocab_size=800
         "batch_size": batch_size, "block_size": block_size, "seed": seed, "lr": lr, "warmup": warmup,
         "parameters": model.num_parameters(), "config": config.to_dict(), "train_positions": int(train_blocks.size),
         "validation": final, "unigram_baseline": baseline, "interrupted": history["interrupted"],
-        "train_seconds_this_run": elapsed, "median_tokens_per_s": float(np.median(history["tokens_per_s"][-200:])),
+        "train_seconds": training_seconds(history, batch_size * block_size), "train_seconds_this_run": elapsed,
+        "median_tokens_per_s": float(np.median(history["tokens_per_s"][-200:])),
         "eval_history": history["eval"],
     }
     _write_report(out_dir / "report.json", report)

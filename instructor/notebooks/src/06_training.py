@@ -536,7 +536,7 @@ print(f"model: {report['parameters']:,} parameters, {cfg['num_hidden_layers']} l
 print(f"training: {report['steps']} steps x {report['batch_size']} blocks x {report['block_size']} tokens = "
       f"{tokens_seen / 1e6:.1f}M token positions (the training set has {report['train_positions'] / 1e6:.2f}M: "
       f"about {tokens_seen / report['train_positions']:.0f} epochs), peak lr {report['lr']}, warmup {report['warmup']}")
-print(f"time: {report['train_seconds_this_run'] / 60:.0f} min on this project's 2-core machine, median "
+print(f"time: {report['train_seconds'] / 60:.0f} min of training steps on this project's 2-core machine, median "
       f"{report['median_tokens_per_s']:.0f} tokens/s")
 v, u = report["validation"], report["unigram_baseline"]
 print(f"validation ({v['tokens']} masked tokens): loss {v['loss']:.3f} (perplexity {math.exp(v['loss']):.0f}), "
