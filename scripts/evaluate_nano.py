@@ -19,7 +19,7 @@ from minconvbert.demo import SENTENCES  # noqa: E402
 from minconvbert.inference import fill_mask  # noqa: E402
 from minconvbert.train.data import encode_lines, pack_blocks  # noqa: E402
 from minconvbert.train.mlm import evaluate_mlm, unigram_baseline  # noqa: E402
-from minconvbert.train.recipes import VALIDATION_STEPS, _batches  # noqa: E402
+from minconvbert.train.recipes import VALIDATION_STEPS, mlm_batches  # noqa: E402
 
 
 def main(argv=None):
@@ -34,7 +34,7 @@ def main(argv=None):
     ids = tokenizer.convert_tokens_to_ids
     blocks = {name: pack_blocks(encode_lines(tokenizer, lines), block, ids("[CLS]"), ids("[SEP]"), ids("[PAD]"))
               for name, lines in (("train", train_lines), ("validation", validation_lines))}
-    batches = _batches(tokenizer, blocks["validation"], 32, seed=1)
+    batches = mlm_batches(tokenizer, blocks["validation"], 32, seed=1)
     steps = VALIDATION_STEPS[: args.steps]
     ours = evaluate_mlm(model, batches, steps)
     base = unigram_baseline(blocks["train"], batches, steps, tokenizer.vocab_size, tokenizer.all_special_ids)

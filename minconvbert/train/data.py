@@ -15,10 +15,11 @@ __all__ = ["encode_lines", "pack_blocks", "MLMBatches"]
 
 
 def encode_lines(tokenizer, lines, chunk: int = 2048) -> list:
-    """Token ids (no special tokens) of each line."""
+    """Token ids (no special tokens) of each line; lines longer than the model's positions are fine
+    here (pack_blocks cuts the stream into blocks), so the tokenizer's length warning is off."""
     out = []
     for start in range(0, len(lines), chunk):
-        out.extend(tokenizer(list(lines[start:start + chunk]), add_special_tokens=False)["input_ids"])
+        out.extend(tokenizer(list(lines[start:start + chunk]), add_special_tokens=False, verbose=False)["input_ids"])
     return out
 
 
