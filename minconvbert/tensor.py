@@ -139,9 +139,11 @@ class Tensor:
         return self.data.size
 
     def numel(self) -> int:
+        """The number of elements (torch's name for `size`)."""
         return self.data.size
 
     def dim(self) -> int:
+        """The number of axes (torch's name for `ndim`)."""
         return self.data.ndim
 
     @property
@@ -223,6 +225,7 @@ class Tensor:
         return self if dtype is None else self.astype(dtype)
 
     def cpu(self) -> "Tensor":
+        """This tensor: every Tensor lives in CPU memory (accepted so that torch code runs)."""
         return self
 
     def float(self) -> "Tensor":
@@ -234,15 +237,19 @@ class Tensor:
         return self.astype(np.float64)
 
     def half(self) -> "Tensor":
+        """A float16 copy (differentiable)."""
         return self.astype(np.float16)
 
     def long(self) -> "Tensor":
+        """An int64 copy (no gradient flows through integers)."""
         return self.astype(np.int64)
 
     def int(self) -> "Tensor":
+        """An int32 copy (no gradient flows through integers)."""
         return self.astype(np.int32)
 
     def bool(self) -> "Tensor":
+        """A boolean copy (no gradient)."""
         return self.astype(np.bool_)
 
     def __repr__(self) -> str:
@@ -482,6 +489,7 @@ class Tensor:
         return self.reshape(*shape)
 
     def flatten(self):
+        """The values as one axis (F.reshape to (-1,))."""
         return F.reshape(self, (-1,))
 
     def permute(self, *axes):
