@@ -6,9 +6,9 @@
 #
 # The *nano* model that ships inside the package (`minconvbert/nano`: 4 layers, hidden size 256,
 # 2 attention + 2 convolution heads per layer, kernel 9, 4.2M parameters) was trained by one
-# command, `python -m minconvbert train-mlm`, on the docstrings of Python's standard library. That
-# took about an hour on two CPU cores. In this notebook you will run every piece of that pipeline
-# yourself, at a size that finishes in a minute or two:
+# command, `python -m minconvbert train-mlm` (run, then resumed), on the docstrings of Python's
+# standard library. That took a few hours on two shared CPU cores. In this notebook you will run
+# every piece of that pipeline yourself, at a size that finishes in a minute or two:
 #
 # 1. the corpus, and a **WordPiece vocabulary** learned from it;
 # 2. packed blocks and **masked** batches;
