@@ -58,12 +58,7 @@ def read_json_config(path: str | os.PathLike) -> dict:
     """The JSON object in `path`; TokenizerConfigError if it is too large, not UTF-8 JSON, too deeply nested
     or not an object, and for any tokenizer argument of the wrong type (naming the field)."""
     path = os.fspath(path)
-    try:
-        raw = read_regular(path, MAX_CONFIG_BYTES, TokenizerConfigError, "tokenizer config", "tokenizer configuration")
-    except (FileNotFoundError, TokenizerConfigError):
-        raise
-    except OSError as error:
-        raise OSError(f"{path}: cannot read ({error})") from error
+    raw = read_regular(path, MAX_CONFIG_BYTES, TokenizerConfigError, "tokenizer config", "tokenizer configuration")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as error:

@@ -112,12 +112,7 @@ def load_vocab(vocab_file) -> Vocabulary:
         path = candidate
     if not os.path.isfile(path):
         raise FileNotFoundError(f"vocab_file: no vocabulary file at {path!r}")
-    try:
-        raw = read_regular(path, MAX_VOCAB_BYTES, VocabFileError, "vocab_file", "vocab.txt")
-    except (FileNotFoundError, VocabFileError):
-        raise
-    except OSError as error:
-        raise OSError(f"vocab_file: cannot read {path!r}: {error}") from error
+    raw = read_regular(path, MAX_VOCAB_BYTES, VocabFileError, "vocab_file", "vocab.txt")  # OSError names the path
     vocab = Vocabulary(parse_vocab(raw, path), source=path)
     vocab.sha256 = hashlib.sha256(raw).hexdigest()
     vocab.ends_with_newline = raw.endswith(b"\n")
