@@ -89,9 +89,8 @@ class KerasH5:
     def __init__(self, path: str | os.PathLike):
         h5py = require_h5py()
         self.path = Path(path)
-        with open_regular(self.path, H5FormatError, "KerasH5"):
-            pass                                # a FIFO or a device is refused before h5py would block on it
-        self._size = self.path.stat().st_size
+        with open_regular(self.path, H5FormatError, "KerasH5") as f:  # a FIFO is refused before h5py blocks on it
+            self._size = os.fstat(f.fileno()).st_size
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as e:

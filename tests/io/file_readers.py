@@ -20,6 +20,7 @@ import numpy as np
 from minconvbert.io import h5, safetensors, tf1, torch_pickle, torch_save
 from minconvbert.models.convbert.config import ConvBertConfig
 from minconvbert.tokenizer import ConvBertTokenizer, ConvBertTokenizerFast
+from tests.io import tf1_builder
 
 
 @dataclass(frozen=True)
@@ -70,8 +71,6 @@ def _read_h5(directory: Path):
 
 
 def _tf1_seed() -> dict[str, bytes]:
-    from tests.io import tf1_builder
-
     index, data = tf1_builder.bundle(SEED_TENSORS)
     return {"model.ckpt-1.index": index, "model.ckpt-1.data-00000-of-00001": data}
 
