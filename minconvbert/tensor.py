@@ -295,7 +295,9 @@ class Tensor:
                 raise ValueError(f"backward: grad has shape {grad.shape}, expected {self.shape}")
 
         grads = {id(self): grad}  # the gradients on their way down, by tensor
-        for node in reversed(_topological_order(self)):
+        order = _topological_order(self)
+        while order:  # popped, not iterated: a finished node's data is freed as soon as nothing else holds it
+            node = order.pop()
             g = grads.pop(id(node), None)
             if g is None:  # no gradient reached it (an op passed None along this path)
                 continue

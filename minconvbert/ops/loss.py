@@ -34,8 +34,8 @@ class CrossEntropy(Function):
             )
         rows = np.flatnonzero(keep)  # (M,) the counted rows
         counted = logits if len(rows) == len(targets) else logits[rows]  # (M, C)
-        shifted = counted - counted.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))  # (M, C)
+        log_probs = counted - counted.max(axis=1, keepdims=True)  # (M, C), shifted: the largest is 0
+        log_probs -= np.log(np.exp(log_probs).sum(axis=1, keepdims=True))  # in place: one (M, C) array fewer
         picked = log_probs[np.arange(len(rows)), targets[rows]]  # (M,)
         self.log_probs, self.rows, self.targets, self.shape = log_probs, rows, targets[rows], logits.shape
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -210,6 +210,28 @@ def test_after_backward_no_intermediate_tensor_or_saved_array_is_kept_alive():
         gc.enable()
 
 
+def test_backward_frees_each_finished_nodes_data_before_going_further_down():
+    """Memory falls during backward, as in PyTorch: once a node has passed its gradient on, its output
+    array is freed (here an array that no backward needs), while the nodes below it still run."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = Tensor(np.arange(4.0), requires_grad=True)
+        h = x * 2.0  # Mul saves x and 2.0, not its output
+        top = h + 1.0  # Add saves no array: `top`'s data is held by the graph alone
+        probe = weakref.ref(top.data)
+        alive_when_h_ran = []
+        ctx = h._ctx
+        ctx.backward = lambda g, run=type(ctx).backward: alive_when_h_ran.append(probe() is not None) or run(ctx, g)
+        loss = top.sum()
+        del h, top
+        loss.backward()
+        assert alive_when_h_ran == [False]
+        np.testing.assert_array_equal(x.grad, [2.0] * 4)
+    finally:
+        gc.enable()
+
+
 def test_retain_graph_keeps_the_graph_alive_and_dropping_the_output_frees_it():
     gc.collect()
     gc.disable()

@@ -48,18 +48,29 @@ def test_gradients_equal_the_dense_path_and_the_skip_runs_only_when_most_rows_ar
         assert g.dtype == t.grad.dtype and g.shape == t.grad.shape
 
 
-def test_a_masked_lm_step_skips_the_unscored_rows(monkeypatch):
-    """At real sizes (no patching) the vocabulary head's backward, the first in backward order, takes the skip
-    (and the position-wise layers below it, whose gradients stay zero on the same rows, may too)."""
-    ran = []
-    original = matmul._mostly_zero_rows
-    monkeypatch.setattr(matmul, "_mostly_zero_rows", lambda *a: ran.append(original(*a)) or ran[-1])
+def test_a_masked_lm_step_sends_only_the_scored_rows_through_the_vocabulary_head(monkeypatch):
+    """The MLM loss reads the labelled rows alone: the vocabulary head's backward gets an (M, vocab) gradient,
+    never a (B*T, vocab) one that is zero on most rows, and every gradient equals that of cross-entropy over
+    the full logits."""
+    seen = []
+    backward = matmul.Linear.backward
+    monkeypatch.setattr(matmul.Linear, "backward", lambda self, g: seen.append(g.shape) or backward(self, g))
     config = mc.ConvBertConfig(vocab_size=4000, hidden_size=64, num_hidden_layers=1, num_attention_heads=2,
                                 intermediate_size=128, embedding_size=64, max_position_embeddings=128)  # fmt: skip
     model = mc.ConvBertForMaskedLM(config, rng=0).eval()
     rng = np.random.default_rng(0)
     ids = rng.integers(5, 4000, (4, 128))
     labels = np.where(rng.random((4, 128)) < 0.15, ids, -100)
-    model(input_ids=ids, labels=labels).loss.backward()
     scored = np.flatnonzero(labels.reshape(-1) != -100)
-    assert ran[0] is not None and np.array_equal(ran[0], scored)
+    output = model(input_ids=ids, labels=labels)
+    output.loss.backward()
+    assert seen[0] == (len(scored), config.vocab_size)
+    assert all(shape[-1] != config.vocab_size or shape[0] == len(scored) for shape in seen)
+    got = {name: p.grad.copy() for name, p in model.named_parameters()}
+
+    model.zero_grad()
+    full = F.cross_entropy(model(input_ids=ids).logits.reshape(-1, config.vocab_size), labels.reshape(-1))
+    np.testing.assert_allclose(output.loss.item(), full.item(), rtol=1e-6)
+    full.backward()
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(got[name], p.grad, rtol=1e-4, atol=1e-7, err_msg=name)
