@@ -212,6 +212,8 @@ def machine() -> str:
     import numba
     import torch
 
+    import minconvbert
+
     cpu = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
@@ -219,8 +221,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return (f"{cpu}, {os.cpu_count()} CPUs; Python {platform.python_version()}, NumPy {np.__version__}, "
-            f"numba {numba.__version__} (threading layer {numba.threading_layer()}), torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads)")  # fmt: skip
+            f"numba {numba.__version__} (kernels compiled serial, split over minconvbert's "
+            f"{minconvbert.get_num_threads()} threads), torch {torch.__version__} ({torch.get_num_threads()} threads)")
 
 
 def table(rows, baseline: str) -> str:
