@@ -75,20 +75,22 @@ def build_pair(preset: str, layers: int, task: str = "model"):
 
 
 def time_pair(run_ours, run_reference, rounds: int) -> tuple:
-    """(our median, reference median, matmul GFLOP/s median, (lowest, highest) round's ratio): every round times both sides and then
-    NumPy's matrix-product throughput, so that a machine whose speed drifts (a shared or throttled
-    host) moves the ceiling with the model's figures."""
+    """(our median, reference median, matmul GFLOP/s median, (lowest, highest) round's ratio).
+
+    Every round times both sides, the one that goes first alternating (whatever the previous step
+    leaves behind, spinning threads or a cold cache, falls on each side alike), then NumPy's
+    matrix-product throughput: a host whose speed drifts moves the ceiling with the model's figures.
+    """
     run_ours(), run_reference()  # warm up (numba compilation, allocator)
-    ours, reference, ceiling = [], [], []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        run_ours()
-        ours.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        run_reference()
-        reference.append(time.perf_counter() - start)
+    times = {run_ours: [], run_reference: []}
+    ceiling = []
+    for i in range(rounds):
+        for run in (run_ours, run_reference) if i % 2 == 0 else (run_reference, run_ours):
+            start = time.perf_counter()
+            run()
+            times[run].append(time.perf_counter() - start)
         ceiling.append(matmul_gflops(repeats=3))
-        time.sleep(0.3)  # OpenBLAS's threads spin ~0.1 s after the probe: let them sleep before the next round
+    ours, reference = times[run_ours], times[run_reference]
     ratios = np.divide(ours, reference)
     return float(np.median(ours)), float(np.median(reference)), float(np.median(ceiling)), (ratios.min(), ratios.max())
 
@@ -262,7 +264,7 @@ def main(argv=None) -> None:
               for task, preset in (("inference", "conv-bert-base"), ("training", "conv-bert-small"))}
     print(f"minconvbert backend {minconvbert.get_backend()}, torch {torch.__version__} "
           f"({torch.get_num_threads()} threads), {os.cpu_count()} cores; {args.layers} layers; median of {rounds} "
-          f"rounds, the two frameworks alternating.\n")
+          f"rounds, the two frameworks alternating (and which goes first).\n")
     print("The matmul ceiling is NumPy's float32 throughput on BERT-base-shaped products, (1024, 768) @ (768, 3072) "
           "and back, measured after every round of each case (median).\n")
     print("| case | minconvbert | transformers | ratio (ours / theirs) | rounds' ratios | "

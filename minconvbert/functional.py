@@ -286,9 +286,9 @@ def dropout(x, p: float = 0.5, training: bool = True, rng=None) -> Tensor:
     x = as_tensor(x)
     if not training or p == 0.0:
         return x
-    keep = _random.resolve(rng).random(x.shape) >= p
-    scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    return mul(x, Tensor._make((keep * scale).astype(x.dtype), None))
+    mask = (_random.resolve(rng).random(x.shape) >= p).astype(x.dtype)  # 1 where kept, in x's dtype
+    mask *= 0.0 if p == 1.0 else 1.0 / (1.0 - p)  # in place: no float64 copy of a mask as large as x
+    return mul(x, Tensor._make(mask, None))
 
 
 def depthwise_conv1d(x, weight) -> Tensor:

@@ -170,6 +170,20 @@ def test_masked_logits_are_the_rows_of_the_full_logits():
     assert targets.tolist() == [5, 7]
 
 
+def test_masked_lm_loss_with_every_label_ignored_is_nan_and_leaves_zero_gradients_as_in_torch():
+    """The loss reads the labelled rows alone: with none, it is 0/0 = nan (torch's value too) and backward
+    still runs, giving the weights zero gradients; an out-of-range label still raises."""
+    model = ConvBertForMaskedLM(_config(), rng=0)
+    output = model(IDS, labels=np.full(IDS.shape, -100))
+    assert np.isnan(output.loss.item()) and output.logits.shape == IDS.shape + (model.config.vocab_size,)
+    output.loss.backward()
+    assert not np.any(model.generator_lm_head.weight.grad)
+    labels = np.full(IDS.shape, -100)
+    labels[0, 0] = model.config.vocab_size
+    with pytest.raises(ValueError, match=f"target {model.config.vocab_size} is outside"):
+        model(IDS, labels=labels)
+
+
 # ----- inputs -------------------------------------------------------------------------------------
 def test_positional_arguments_follow_transformers_order():
     model = convbert.ConvBertForSequenceClassification(_config(), rng=0).eval()
