@@ -5,9 +5,9 @@
 
 Both sides get the same weights and inputs; timings alternate between the two frameworks within
 each round so that machine noise hits both; each figure is the median over the rounds. Also
-measured in the same run, after every round: the float32 matrix-product throughput of NumPy (the
-ceiling for a model that is 98% matrix products), and each side's peak memory while running base 8x128 inference (in
-fresh subprocesses, peak RSS reset after the model is built).
+measured in the same run: after every round, the float32 matrix-product throughput of NumPy (the
+ceiling for a model that is 98% matrix products); and each side's peak memory while running base
+8x128 inference (in fresh subprocesses, peak RSS reset after the model is built).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def build_pair(preset: str, layers: int, task: str = "model"):
 
 
 def time_pair(run_ours, run_reference, rounds: int) -> tuple:
-    """(our median, reference median, matmul GFLOP/s median, (lowest, highest) round's ratio).
+    """(our median, reference median, matmul GFLOP/s median, (lowest, highest) per-round ratio).
 
     Every round times both sides, the one that goes first alternating (whatever the previous step
     leaves behind, spinning threads or a cold cache, falls on each side alike), then NumPy's

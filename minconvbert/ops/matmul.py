@@ -132,9 +132,9 @@ class Linear(Function):
     """y = x @ W^T + b with x (..., in), W (out, in), b (out,) -> (..., out).
 
     The leading axes are folded into one, so each direction is a single matrix product. Backward
-    skips the rows of the output gradient that are all zero when they are most of them: a loss
-    scored on some positions only (masked-LM training scores ~15%) leaves the other rows of a
-    vocabulary-sized head's gradient zero, and their products would add nothing.
+    skips the rows of the output gradient that are all zero when they are most of them: below a
+    loss scored on some positions only (masked-LM training scores ~15%), the position-wise layers'
+    gradients are zero on the other rows, and their products would add nothing.
     """
 
     def forward(self, x, weight, bias=None):

@@ -134,9 +134,10 @@ class ConvBertForMaskedLM(ConvBertTaskModel):
             # with the vocabulary matrix: the (B*T, vocab) logits stay out of the loss's graph, so backward
             # never builds a gradient that is zero on most of its rows, and the loss's temporaries are gone
             # before the full logits are made. The same numbers as cross_entropy over all the logits.
-            rows = np.flatnonzero(labels.reshape(-1) != -100)  # (M,)
+            targets = labels.reshape(-1)  # (B*T,)
+            rows = np.flatnonzero(targets != -100)  # (M,)
             scored = self.generator_lm_head(prediction.reshape(-1, prediction.shape[-1])[rows])  # (M, vocab)
-            loss = F.cross_entropy(scored, labels.reshape(-1)[rows])
+            loss = F.cross_entropy(scored, targets[rows])
         logits = self.generator_lm_head(prediction)  # (B, T, vocab)
         return self._output(MaskedLMOutput(loss=loss, logits=logits, **records(outputs)), options.get("return_dict"))
 
